@@ -1,0 +1,5 @@
+"""pairsync engine: plugin loading, config, planning, execution and state."""
+
+from engine.hookspecs import hookimpl
+
+__all__ = ["hookimpl"]

@@ -1,0 +1,254 @@
+"""The connector contract: what a plugin implements so the engine can sync its app.
+
+A connector class declares what its app is (name, record kind, field schema,
+capabilities) and implements five async operations. The engine never knows
+an app by name; everything app-specific lives behind this class.
+"""
+
+from __future__ import annotations
+
+import re
+from abc import ABC, abstractmethod
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import Any, ClassVar
+
+from pydantic import BaseModel, ConfigDict
+
+from engine.records import Page, Record, WriteRequest, WriteResult
+
+
+class RecordKind(str, Enum):
+    CUSTOMER = "customer"
+    CONTACT = "contact"
+
+
+class ChangeFeed(str, Enum):
+    """How a connector finds what changed since its last read."""
+
+    EVENTS = "events"
+    CDC = "cdc"
+    SYNC_TOKEN = "sync_token"
+    FULL_SCAN = "full_scan"
+
+
+@dataclass(frozen=True)
+class FieldSpec:
+    """One field of a connector's schema."""
+
+    name: str
+    type: str = "string"
+    read_only: bool = False
+    description: str = ""
+
+
+@dataclass(frozen=True)
+class FieldSchema:
+    """Standard fields, custom-field prefixes (`metadata.`) and read-only derived fields."""
+
+    fields: Sequence[FieldSpec]
+    custom_prefixes: Sequence[str] = ()
+
+    def names(self) -> list[str]:
+        return [f.name for f in self.fields]
+
+    def spec(self, name: str) -> FieldSpec | None:
+        """The spec of a field, custom fields included; None when the connector has no such field."""
+        for spec in self.fields:
+            if spec.name == name:
+                return spec
+        for prefix in self.custom_prefixes:
+            if name.startswith(prefix) and len(name) > len(prefix):
+                return FieldSpec(name=name, description="custom field")
+        return None
+
+    def has(self, name: str) -> bool:
+        return name == "id" or self.spec(name) is not None
+
+    def writable(self, name: str) -> bool:
+        spec = self.spec(name)
+        return spec is not None and not spec.read_only
+
+
+@dataclass(frozen=True)
+class RateLimit:
+    """Requests allowed per period (seconds) and in flight at once."""
+
+    requests: float
+    per_seconds: float = 1.0
+    max_concurrency: int = 4
+
+
+@dataclass(frozen=True)
+class Capabilities:
+    """What the app can do; the engine adapts its plan and warnings to it."""
+
+    tags: bool = True
+    batch_size: int = 1
+    rate_limit: RateLimit = field(default_factory=lambda: RateLimit(requests=10))
+    change_feed: ChangeFeed = ChangeFeed.FULL_SCAN
+    idempotency: bool = False
+    deletion_signal: bool = True
+    unsubscribe_signal: bool = False
+    source_of_truth: bool = False
+    source_of_truth_reason: str = ""
+
+
+class ConnectorSettings(BaseModel):
+    """Base of every connector's account settings: `base_url` points the same code at any host."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    base_url: str | None = None
+
+
+class ConnectorContext:
+    """What the engine lends a connector: request counting and a place for rotating credentials."""
+
+    def __init__(
+        self,
+        account: str,
+        load_credential: Callable[[str], str | None] | None = None,
+        save_credential: Callable[[str, str], None] | None = None,
+    ) -> None:
+        self.account = account
+        self.requests = 0
+        self._load = load_credential or (lambda _key: None)
+        self._save = save_credential or (lambda _key, _value: None)
+
+    def count_request(self) -> None:
+        self.requests += 1
+
+    def load_credential(self, key: str) -> str | None:
+        """A credential saved by an earlier run (a rotated refresh token), if any."""
+        return self._load(key)
+
+    def save_credential(self, key: str, value: str) -> None:
+        """Persist a credential at once (a refresh token that just rotated)."""
+        self._save(key, value)
+
+
+class Connector(ABC):
+    """Base class of every connector.
+
+    Subclasses set the class attributes and implement the async operations.
+    `list(since)` yields pages; the last page has `last=True` and the cursor
+    for the next call. A full listing (`since` None, or a fallback when the
+    cursor expired) sets `full=True` on its pages, which is what lets the
+    engine treat a missing record as deleted.
+    """
+
+    name: ClassVar[str]
+    kind: ClassVar[RecordKind] = RecordKind.CONTACT
+    schema: ClassVar[FieldSchema]
+    capabilities: ClassVar[Capabilities] = Capabilities()
+    settings_model: ClassVar[type[ConnectorSettings]] = ConnectorSettings
+    match_field: ClassVar[str] = "email"
+    connection_options: ClassVar[type[BaseModel] | None] = None
+
+    def __init__(self, settings: ConnectorSettings, context: ConnectorContext) -> None:
+        self.settings = settings
+        self.context = context
+
+    @abstractmethod
+    def list(self, since: Any = None) -> AsyncIterator[Page]:
+        """Stream records page by page; a full listing when `since` is None."""
+
+    @abstractmethod
+    async def get(self, record_id: str) -> Record | None:
+        """One record by id, or None when it does not exist (deleted records may come back flagged)."""
+
+    @abstractmethod
+    async def upsert(self, requests: Sequence[WriteRequest]) -> list[WriteResult]:
+        """Create or update records, batched where the API allows; one result per request, in order."""
+
+    async def tag(self, record_id: str, tag: str) -> None:
+        """Add a tag; adding a tag the record has changes nothing."""
+        raise NotImplementedError(f"{self.name} does not support tags")
+
+    async def untag(self, record_id: str, tag: str) -> None:
+        """Remove a tag; removing a tag the record lacks changes nothing."""
+        raise NotImplementedError(f"{self.name} does not support tags")
+
+    async def aclose(self) -> None:
+        """Release network clients."""
+
+    def verify_webhook(self, headers: Mapping[str, str], body: bytes) -> list[str]:
+        """Check a webhook's signature; return the ids of the records it names, or raise WebhookError."""
+        raise WebhookError(f"{self.name} does not accept webhooks")
+
+    @classmethod
+    def skip_reason(cls, record: Record, options: BaseModel | None) -> str | None:
+        """Why the connection's options for this connector (`connection_options`) leave a record out."""
+        return None
+
+    @classmethod
+    def sandbox(cls) -> type[Sandbox] | None:
+        """The sandbox server class for this connector's API, if it ships one."""
+        return None
+
+
+class WebhookError(Exception):
+    """A webhook that failed verification: it changes nothing."""
+
+
+class Sandbox(ABC):
+    """A stateful local server speaking a connector's real wire format.
+
+    `app()` returns an ASGI application; `settings(base_url)` returns the
+    account settings block that reaches it; `seed(n)` adds n sample records.
+    Latency, rate limit and fault knobs are attributes the engine's server
+    wrapper applies to every request.
+    """
+
+    connector_name: ClassVar[str]
+
+    def __init__(self, seed: int = 0, rng_seed: int = 0) -> None:
+        self.rng_seed = rng_seed
+        if seed:
+            self.seed(seed)
+
+    @abstractmethod
+    def app(self) -> Any:
+        """The ASGI application."""
+
+    @abstractmethod
+    def settings(self, base_url: str) -> dict[str, Any]:
+        """Account settings (credentials this sandbox accepts, base_url, token_url) for a config."""
+
+    @abstractmethod
+    def seed(self, count: int) -> None:
+        """Add `count` sample records."""
+
+    @abstractmethod
+    def add_record(self, fields: Mapping[str, Any]) -> str:
+        """Add one record from engine-style flat fields and return its id (used by the demo and tests)."""
+
+    @abstractmethod
+    def update_record(self, record_id: str, fields: Mapping[str, Any]) -> None:
+        """Change fields of one record as a user of the app would (an outside edit)."""
+
+    @abstractmethod
+    def delete_record(self, record_id: str) -> None:
+        """Delete one record as a user of the app would."""
+
+    @abstractmethod
+    def records(self) -> list[dict[str, Any]]:
+        """Every live record as engine-style flat fields with its `id` (used by tests and the demo)."""
+
+    @abstractmethod
+    def error_response(self, status: int, retry_after: float | None = None) -> Any:
+        """A starlette Response in the API's own error envelope (429 rate limit, 500, 502, 503)."""
+
+
+_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
+
+
+def check_connector_class(cls: type[Connector]) -> None:
+    """Reject a connector class that does not declare what the contract asks for."""
+    for attr in ("name", "schema"):
+        if not hasattr(cls, attr):
+            raise TypeError(f"connector class {cls.__qualname__} does not set `{attr}`")
+    if not _NAME.match(cls.name):
+        raise TypeError(f"connector name {cls.name!r} must be lower-case letters, digits and underscores")

@@ -1,0 +1,109 @@
+"""One httpx transport for every HTTP connector: counted, rate-limited, retried.
+
+Connectors build `httpx.AsyncClient(transport=ApiTransport(...))` and get the
+engine's request counting, the declared rate limit (aiolimiter) and retries
+of 429, 5xx, timeouts and resets with backoff that honours Retry-After
+(tenacity), without writing any of it again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from email.utils import parsedate_to_datetime
+from datetime import datetime, timezone
+
+import httpx
+from aiolimiter import AsyncLimiter
+from tenacity import AsyncRetrying, RetryCallState, retry_if_exception_type, stop_after_attempt
+
+from engine.connector import ConnectorContext, RateLimit
+
+RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
+
+
+class RetryableResponse(Exception):
+    """A response worth another try; carries the wait the server asked for."""
+
+    def __init__(self, response: httpx.Response, wait: float | None) -> None:
+        super().__init__(f"HTTP {response.status_code}")
+        self.response = response
+        self.wait = wait
+
+
+def retry_after_seconds(response: httpx.Response) -> float | None:
+    """Retry-After as seconds, from either of its two forms."""
+    value = response.headers.get("retry-after")
+    if not value:
+        return None
+    try:
+        return max(float(value), 0.0)
+    except ValueError:
+        pass
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max((when - datetime.now(timezone.utc)).total_seconds(), 0.0)
+
+
+def _default_should_retry(response: httpx.Response) -> bool:
+    return response.status_code in RETRY_STATUSES
+
+
+class ApiTransport(httpx.AsyncBaseTransport):
+    """Wraps a transport with counting, a rate limit, bounded concurrency and retries."""
+
+    def __init__(
+        self,
+        context: ConnectorContext,
+        rate_limit: RateLimit,
+        inner: httpx.AsyncBaseTransport | None = None,
+        attempts: int = 5,
+        max_wait: float = 30.0,
+        should_retry: Callable[[httpx.Response], bool] = _default_should_retry,
+    ) -> None:
+        self.context = context
+        self.inner = inner or httpx.AsyncHTTPTransport()
+        self.limiter = AsyncLimiter(max(rate_limit.requests, 1e-6), rate_limit.per_seconds)
+        self.in_flight = asyncio.Semaphore(rate_limit.max_concurrency)
+        self.attempts = attempts
+        self.max_wait = max_wait
+        self.should_retry = should_retry
+        self.rate_limit_waits = 0
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        retrying = AsyncRetrying(
+            stop=stop_after_attempt(self.attempts),
+            wait=self._wait,
+            retry=retry_if_exception_type((RetryableResponse, httpx.TimeoutException, httpx.NetworkError)),
+            reraise=True,
+        )
+        try:
+            async for attempt in retrying:
+                with attempt:
+                    return await self._send_once(request)
+        except RetryableResponse as exhausted:
+            return exhausted.response
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    async def _send_once(self, request: httpx.Request) -> httpx.Response:
+        async with self.in_flight:
+            await self.limiter.acquire()
+            self.context.count_request()
+            response = await self.inner.handle_async_request(request)
+        if self.should_retry(response):
+            await response.aread()
+            if response.status_code == 429:
+                self.rate_limit_waits += 1
+            raise RetryableResponse(response, retry_after_seconds(response))
+        return response
+
+    def _wait(self, state: RetryCallState) -> float:
+        error = state.outcome.exception() if state.outcome else None
+        if isinstance(error, RetryableResponse) and error.wait is not None:
+            return min(error.wait, self.max_wait)
+        return min(0.1 * 2 ** (state.attempt_number - 1), self.max_wait)
+
+    async def aclose(self) -> None:
+        await self.inner.aclose()

@@ -1,0 +1,132 @@
+"""Serving a connector's sandbox on loopback, with latency, rate-limit and fault knobs.
+
+The sandbox itself (paths, encodings, envelopes) lives in its connector's
+folder; this module only runs it and applies the knobs every API shares.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import socket
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import uvicorn
+
+from engine.connector import Sandbox
+
+FAULT_KINDS = ("429", "500", "502", "503", "timeout")
+
+
+@dataclass
+class Knobs:
+    """Per-request behaviour shared by every sandbox. Tests and benchmarks change it live."""
+
+    latency_ms: float = 0.0
+    rate_limit: float = 0.0  # requests per second; 0 means unlimited
+    faults: dict[str, float] = field(default_factory=dict)  # kind -> probability
+    timeout_s: float = 30.0
+    requests: int = 0
+    rejected: int = 0
+
+
+class KnobsMiddleware:
+    """ASGI middleware: count, delay, throttle and inject faults before the sandbox answers."""
+
+    def __init__(self, app: Any, sandbox: Sandbox, knobs: Knobs, rng_seed: int = 0) -> None:
+        self.app = app
+        self.sandbox = sandbox
+        self.knobs = knobs
+        self.rng = random.Random(rng_seed)
+        self._allowance = 0.0
+        self._last = time.monotonic()
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        self.knobs.requests += 1
+        if self.knobs.latency_ms:
+            await asyncio.sleep(self.knobs.latency_ms / 1000)
+        response = self._throttled() or await self._fault()
+        if response is not None:
+            self.knobs.rejected += 1
+            await response(scope, receive, send)
+            return
+        await self.app(scope, receive, send)
+
+    def _throttled(self) -> Any:
+        rate = self.knobs.rate_limit
+        if not rate:
+            return None
+        now = time.monotonic()
+        self._allowance = min(rate, self._allowance + (now - self._last) * rate)
+        self._last = now
+        if self._allowance >= 1.0:
+            self._allowance -= 1.0
+            return None
+        return self.sandbox.error_response(429, retry_after=max((1.0 - self._allowance) / rate, 0.01))
+
+    async def _fault(self) -> Any:
+        for kind, probability in self.knobs.faults.items():
+            if probability and self.rng.random() < probability:
+                if kind == "timeout":
+                    await asyncio.sleep(self.knobs.timeout_s)
+                    return None
+                return self.sandbox.error_response(int(kind), retry_after=0.05 if kind == "429" else None)
+        return None
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    with socket.socket() as sock:
+        sock.bind((host, 0))
+        return int(sock.getsockname()[1])
+
+
+class SandboxServer:
+    """Runs a sandbox with uvicorn in a background thread, on loopback."""
+
+    def __init__(self, sandbox: Sandbox, host: str = "127.0.0.1", port: int = 0, knobs: Knobs | None = None) -> None:
+        self.sandbox = sandbox
+        self.host = host
+        self.port = port or free_port(host)
+        self.knobs = knobs or Knobs()
+        app = KnobsMiddleware(sandbox.app(), sandbox, self.knobs, rng_seed=sandbox.rng_seed)
+        config = uvicorn.Config(app, host=self.host, port=self.port, log_level="warning", lifespan="off")
+        self._server = uvicorn.Server(config)
+        self._thread: threading.Thread | None = None
+
+    @property
+    def base_url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    def settings(self) -> dict[str, Any]:
+        return self.sandbox.settings(self.base_url)
+
+    def start(self) -> SandboxServer:
+        self._thread = threading.Thread(target=self._server.run, name=f"sandbox-{self.port}", daemon=True)
+        self._thread.start()
+        deadline = time.monotonic() + 10
+        while not self._server.started:
+            if time.monotonic() > deadline or not self._thread.is_alive():
+                raise RuntimeError(f"sandbox {self.sandbox.connector_name} did not start on port {self.port}")
+            time.sleep(0.01)
+        return self
+
+    def stop(self) -> None:
+        self._server.should_exit = True
+        if self._thread is not None:
+            self._thread.join(timeout=10)
+
+    def serve_forever(self) -> None:
+        """Serve in the calling thread until interrupted."""
+        self._server.run()
+
+    def __enter__(self) -> SandboxServer:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
