@@ -1,0 +1,197 @@
+"""`people.*` methods of the People API: connections listing, get, batchGet and contact mutations.
+
+Batch mutations are all-or-nothing, as at Google: every contact is checked
+before any is written, and one bad contact refuses the whole batch.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from connectors.google_contacts.sandbox.errors import ApiError
+from connectors.google_contacts.sandbox.routing import Call, Json, Route
+from connectors.google_contacts.sandbox.store import WRITABLE, Contact, Store
+
+MAX_BATCH = 200
+DEFAULT_PAGE_SIZE = 100
+
+
+def check_person(person: Any, where: str = "person") -> Json:
+    """Refuse what Google refuses for a contact source; messages name the field."""
+    if not isinstance(person, dict):
+        raise ApiError(400, f"Invalid {where}: expected an object.")
+    if len(person.get("names") or []) > 1:
+        raise ApiError(400, f"Invalid {where}.names: only one name is allowed on a contact.")
+    for group in ("emailAddresses", "phoneNumbers"):
+        for index, item in enumerate(person.get(group) or []):
+            if not str(item.get("value") or "").strip():
+                raise ApiError(400, f"Invalid {where}.{group}[{index}].value: a value is required.")
+    for index, item in enumerate(person.get("userDefined") or []):
+        if not item.get("key") or not item.get("value"):
+            raise ApiError(400, f"Invalid {where}.userDefined[{index}]: key and value are both required.")
+    return person
+
+
+def update_mask(call: Call, name: str, raw: str | None) -> set[str]:
+    groups = {g.strip() for g in (raw or "").split(",") if g.strip()}
+    if not groups:
+        raise ApiError(400, f"{name} is required. Please specify one or more valid paths.")
+    unsupported = sorted(groups - set(WRITABLE))
+    if unsupported:
+        raise ApiError(400, f"Invalid {name} path: \"{unsupported[0]}\".")
+    return groups
+
+
+def person_etag(person: Json) -> str:
+    etag = person.get("etag") or next(
+        (s.get("etag") for s in (person.get("metadata") or {}).get("sources") or [] if s.get("etag")), None
+    )
+    if not etag:
+        raise ApiError(400, "Request must set person.etag or person.metadata.sources.etag for the source that is "
+                            "being updated.")
+    return str(etag)
+
+
+def resource(call: Call) -> str:
+    return f"people/{call.path['peopleId']}"
+
+
+async def list_connections(call: Call) -> Json:
+    if call.path["peopleId"] != "me":
+        raise ApiError(400, "Only people/me is valid for connections.")
+    fields = call.person_fields()
+    size = int(call.one("pageSize") or DEFAULT_PAGE_SIZE) or DEFAULT_PAGE_SIZE
+    if not 1 <= size <= 1000:
+        raise ApiError(400, "pageSize must be between 1 and 1000.")
+    store, tokens = call.store, call.tokens
+    with store.lock:
+        page_token, sync_token = call.one("pageToken"), call.one("syncToken")
+        if page_token:
+            state = tokens.page(page_token, call.query)
+            names, offset, sync_seq = state.resources, state.offset, state.sync_seq
+        else:
+            since = tokens.sync(sync_token, call.query) if sync_token else None
+            contacts = sorted(store.contacts.values(), key=lambda c: c.seq)
+            picked = [c for c in contacts if (c.seq > since if since is not None else not c.deleted)]
+            names, offset, sync_seq = [c.resource for c in picked], 0, store.seq
+        chunk = [store.contacts[n] for n in names[offset : offset + size] if n in store.contacts]
+        answer: Json = {"connections": [store.render(c, fields) for c in chunk]}
+        if offset + size < len(names):
+            answer["nextPageToken"] = tokens.issue_page(names, offset + size, sync_seq, call.query)
+        elif call.one("requestSyncToken") == "true":
+            answer["nextSyncToken"] = tokens.issue_sync(sync_seq, call.query)
+        answer["totalPeople"] = answer["totalItems"] = len(names)
+    if not answer["connections"]:
+        del answer["connections"]
+    return answer
+
+
+async def get_person(call: Call) -> Json:
+    fields = call.person_fields()
+    with call.store.lock:
+        return call.store.render(call.store.live(resource(call)), fields)
+
+
+async def batch_get(call: Call) -> Json:
+    fields = call.person_fields()
+    names = call.query.get("resourceNames") or []
+    if not names or len(names) > MAX_BATCH:
+        raise ApiError(400, f"resourceNames must name between 1 and {MAX_BATCH} people.")
+    responses: list[Json] = []
+    with call.store.lock:
+        for name in names:
+            contact = call.store.contacts.get(name)
+            if contact is None or contact.deleted:
+                responses.append({"httpStatusCode": 404, "requestedResourceName": name,
+                                  "status": {"code": 5, "message": "Requested entity was not found."}})
+            else:
+                responses.append({"httpStatusCode": 200, "requestedResourceName": name,
+                                  "person": call.store.render(contact, fields)})
+    return {"responses": responses}
+
+
+async def create_contact(call: Call) -> Json:
+    person = check_person(call.json_body())
+    fields = call.person_fields(required=False)
+    with call.store.lock:
+        return call.store.render(call.store.create(person), fields)
+
+
+async def update_contact(call: Call) -> Json:
+    person = check_person(call.json_body())
+    groups = update_mask(call, "updatePersonFields", call.one("updatePersonFields"))
+    fields = call.person_fields(required=False)
+    with call.store.lock:
+        return call.store.render(call.store.update(resource(call), person, groups, person_etag(person)), fields)
+
+
+async def delete_contact(call: Call) -> Json:
+    call.store.delete(resource(call))
+    return {}
+
+
+def _batch(items: Any, name: str) -> int:
+    if not items or len(items) > MAX_BATCH:
+        raise ApiError(400, f"{name} must hold between 1 and {MAX_BATCH} contacts.")
+    return len(items)
+
+
+async def batch_create(call: Call) -> Json:
+    body = call.json_body()
+    contacts = body.get("contacts") or []
+    _batch(contacts, "contacts")
+    people = [check_person(c.get("contactPerson"), f"contacts[{i}].contactPerson") for i, c in enumerate(contacts)]
+    fields = call.person_fields("readMask", required=False) if body.get("readMask") else set()
+    store = call.store
+    with store.lock:
+        created = [store.create(person) for person in people]
+        return {"createdPeople": [_response(store, c, fields) for c in created]}
+
+
+async def batch_update(call: Call) -> Json:
+    body = call.json_body()
+    contacts: Json = body.get("contacts") or {}
+    _batch(contacts, "contacts")
+    groups = update_mask(call, "updateMask", body.get("updateMask"))
+    fields = call.person_fields("readMask", required=False) if body.get("readMask") else set()
+    store = call.store
+    with store.lock:
+        checked = {name: check_person(person, f"contacts[{name}]") for name, person in contacts.items()}
+        for name, person in checked.items():
+            if store.live(name).etag != person_etag(person):
+                raise ApiError(400, f"Request contacts[{name}].etag is different than the current etag.",
+                               status="FAILED_PRECONDITION")
+        updated = [store.update(name, person, groups, None) for name, person in checked.items()]
+        return {"updateResult": {c.resource: _response(store, c, fields) for c in updated}}
+
+
+async def batch_delete(call: Call) -> Json:
+    names = call.json_body().get("resourceNames") or []
+    if not names or len(names) > 500:
+        raise ApiError(400, "resourceNames must hold between 1 and 500 contacts.")
+    with call.store.lock:
+        for name in names:
+            call.store.live(name)
+        for name in names:
+            call.store.delete(name)
+    return {}
+
+
+def _response(store: Store, contact: Contact, fields: set[str]) -> Json:
+    answer: Json = {"httpStatusCode": 200, "requestedResourceName": contact.resource}
+    if fields:
+        answer["person"] = store.render(contact, fields)
+    return answer
+
+
+ROUTES = [
+    Route("GET", "v1/people/{peopleId}/connections", list_connections),
+    Route("GET", "v1/people/{peopleId}", get_person),
+    Route("GET", "v1/people:batchGet", batch_get),
+    Route("POST", "v1/people:createContact", create_contact, mutation=True),
+    Route("PATCH", "v1/people/{peopleId}:updateContact", update_contact, mutation=True),
+    Route("DELETE", "v1/people/{peopleId}:deleteContact", delete_contact, mutation=True),
+    Route("POST", "v1/people:batchCreateContacts", batch_create, mutation=True),
+    Route("POST", "v1/people:batchUpdateContacts", batch_update, mutation=True),
+    Route("POST", "v1/people:batchDeleteContacts", batch_delete, mutation=True),
+]

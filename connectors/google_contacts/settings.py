@@ -1,0 +1,35 @@
+"""Account settings of a Google Contacts connection.
+
+Secrets are `SecretStr`, so they never show in reprs, logs or validation errors.
+"""
+
+from __future__ import annotations
+
+from pydantic import Field, SecretStr
+
+from engine.connector import ConnectorSettings
+
+PEOPLE_API = "https://people.googleapis.com"
+TOKEN_URL = "https://oauth2.googleapis.com/token"
+
+
+class GoogleContactsSettings(ConnectorSettings):
+    """OAuth2 client and refresh token of one Google account, plus the quota this connector may use."""
+
+    base_url: str | None = PEOPLE_API
+    token_url: str = TOKEN_URL
+    client_id: str
+    client_secret: SecretStr
+    refresh_token: SecretStr
+    # Google's per-user quotas are per minute; stay well below them by default.
+    read_requests_per_minute: float = Field(default=90, gt=0)
+    write_requests_per_minute: float = Field(default=90, gt=0)
+    default_region: str = Field(default="US", min_length=2, max_length=2)
+    page_size: int = Field(default=1000, ge=1, le=1000)
+    timeout_seconds: float = Field(default=30.0, gt=0)
+    retry_attempts: int = Field(default=5, ge=1)
+    max_retry_wait_seconds: float = Field(default=30.0, ge=0)
+
+    @property
+    def api_url(self) -> str:
+        return (self.base_url or PEOPLE_API).rstrip("/")
