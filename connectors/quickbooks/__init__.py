@@ -1,0 +1,1 @@
+"""QuickBooks Online connector: customers over the v3 API (see README.md)."""
