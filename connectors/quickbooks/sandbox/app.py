@@ -68,6 +68,7 @@ def build_app(store: Store, tokens: TokenService, realm_id: str) -> Starlette:
         remembered = store.recall(request_id)
         if remembered is not None:
             return remembered[1]
+        store.interleave()
         answer = {"Customer": _write_one(store, await _json(request)), "time": stamp()}
         store.remember(request_id, 200, answer)
         return answer
@@ -93,6 +94,7 @@ def build_app(store: Store, tokens: TokenService, realm_id: str) -> Starlette:
         remembered = store.recall(request_id)
         if remembered is not None:
             return remembered[1]
+        store.interleave()
         items = (await _json(request)).get("BatchItemRequest")
         if not isinstance(items, list) or not 1 <= len(items) <= MAX_BATCH_ITEMS:
             raise ApiFault("2010", "Request has invalid or unsupported property",

@@ -79,6 +79,11 @@ class QuickBooksSandbox(Sandbox):
         payload = flat.to_payload(fields, tags.split(current.get("Notes"))[1])
         self.store.update({**payload, "Id": record_id, "sparse": True}, check_token=False)
 
+    def edit_before_next_writes(self, record_id: str, fields: Mapping[str, Any], times: int = 1) -> None:
+        """Queue an outside edit of a record just before each of the next `times` write requests."""
+        for _ in range(times):
+            self.store.before_write.append(lambda: self.update_record(record_id, fields))
+
     def delete_record(self, record_id: str) -> None:
         """QuickBooks cannot delete a customer: a user makes it inactive."""
         self.update_record(record_id, {"Active": False})

@@ -9,7 +9,7 @@ from __future__ import annotations
 import copy
 import re
 import threading
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
@@ -44,6 +44,7 @@ class Store:
         self.other_names: set[str] = set()  # vendor and employee names that also claim a DisplayName
         self.request_ids: dict[str, tuple[int, Any]] = {}
         self.names: dict[str, str] = {}  # folded DisplayName -> customer id
+        self.before_write: list[Callable[[], None]] = []  # edits a user makes just before the next writes
         self.clock_offset = timedelta()
         self.lock = threading.RLock()
         self._next_id = 1
@@ -103,6 +104,13 @@ class Store:
             self.names[merged["DisplayName"].casefold()] = record_id
             self.customers[record_id] = merged
             return copy.deepcopy(merged)
+
+    def interleave(self) -> None:
+        """Run the next queued outside edit: a user saving between the client's read and its write."""
+        with self.lock:
+            edit = self.before_write.pop(0) if self.before_write else None
+        if edit is not None:
+            edit()
 
     def get(self, record_id: str) -> dict[str, Any]:
         with self.lock:
