@@ -145,6 +145,7 @@ class Writer:
                 outcomes[pending.request.key] = Outcome(person=pending.current)
         if len(ready) > 1 and await self._update_batch(ready, outcomes):
             return outcomes
+        ready = [p for p in ready if p.request.key not in outcomes]
         for pending in ready:
             outcomes[pending.request.key] = await self._update_one(pending)
         return outcomes
@@ -154,19 +155,37 @@ class Writer:
         pending.person, pending.groups = people.apply_changes(current, pending.request.fields, self.region)
 
     async def _update_batch(self, ready: list[Pending], outcomes: dict[str, Outcome]) -> bool:
-        """One batchUpdateContacts call; False when Google refused it and records go one by one."""
+        """batchUpdateContacts; after an etag conflict the batch is read, merged and sent once more.
+
+        False when Google still refuses it: then its records go one by one.
+        """
+        for attempt in range(2):
+            try:
+                return await self._send_batch(ready, outcomes)
+            except GoogleApiError as error:
+                if error.code != 400:
+                    raise
+                if not (error.is_conflict and attempt == 0):
+                    return False
+            fresh = await self._batch_get([p.request.id or "" for p in ready])
+            for pending in ready:
+                if pending.request.id not in fresh:
+                    outcomes[pending.request.key] = Outcome(error=f"contact {pending.request.id} was deleted")
+            ready = [p for p in ready if p.request.id in fresh]
+            for pending in ready:
+                self._merge(pending, fresh[pending.request.id or ""])
+        return False
+
+    async def _send_batch(self, ready: list[Pending], outcomes: dict[str, Outcome]) -> bool:
+        if not ready:
+            return True
         groups = set().union(*(p.groups for p in ready))
         body = {
             "contacts": {p.request.id: people.write_body(p.person, groups) for p in ready},
             "updateMask": people.mask(groups),
             "readMask": READ_MASK,
         }
-        try:
-            answer = await self.api.write("POST", "/v1/people:batchUpdateContacts", body)
-        except GoogleApiError as error:
-            if error.code != 400:
-                raise
-            return False
+        answer = await self.api.write("POST", "/v1/people:batchUpdateContacts", body)
         results = answer.get("updateResult") or {}
         for pending in ready:
             result = results.get(pending.request.id or "")

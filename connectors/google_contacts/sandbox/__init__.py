@@ -9,7 +9,7 @@ describe contacts the way the engine sees them.
 from __future__ import annotations
 
 import random
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from starlette.responses import JSONResponse
@@ -111,6 +111,14 @@ class GoogleContactsSandbox(Sandbox):
         """Expire every sync token issued so far; the next incremental read gets EXPIRED_SYNC_TOKEN."""
         return self.state.tokens.expire_all()
 
+    def before_next_write(self, edit: Callable[[], object]) -> None:
+        """Run `edit` just before the next mutation request is handled: a concurrent edit, made on purpose.
+
+        E.g. `sandbox.before_next_write(lambda: sandbox.update_record(id, {...}))` makes the
+        connector's next write meet an etag it has not read.
+        """
+        self.state.before_next_mutation.append(lambda: _ignore(edit()))
+
     def create_group(self, name: str) -> str:
         """Create a label as the user would in the Contacts app."""
         return add_group(self.store, name).resource
@@ -124,3 +132,7 @@ class GoogleContactsSandbox(Sandbox):
 
 
 __all__ = ["GoogleContactsSandbox"]
+
+
+def _ignore(_result: object) -> None:
+    """Drop a helper's return value (edits return ids) so it fits a `-> None` hook."""

@@ -12,6 +12,7 @@ import asyncio
 import json
 import secrets
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qs
@@ -96,6 +97,7 @@ class State:
     in_flight_mutations: int = 0
     max_in_flight_mutations: int = 0
     unauthorized: int = 0
+    before_next_mutation: list[Callable[[], None]] = field(default_factory=list)
 
 
 def build_app(state: State) -> Starlette:
@@ -135,6 +137,8 @@ def build_app(state: State) -> Starlette:
 async def _run(state: State, route: Route, call: Call) -> dict[str, Any]:
     if not route.mutation:
         return await route.handler(call)
+    while state.before_next_mutation:
+        state.before_next_mutation.pop(0)()
     state.in_flight_mutations += 1
     state.max_in_flight_mutations = max(state.max_in_flight_mutations, state.in_flight_mutations)
     try:
