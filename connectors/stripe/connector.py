@@ -1,0 +1,224 @@
+"""The Stripe connector: customers with subscription-derived fields, read through events.
+
+Every request goes through the official SDK (`StripeClient`, async methods)
+over the engine's transport. Reads turn customers and their subscriptions
+into flat records; writes are sparse and concurrent, creates idempotent.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import builtins
+from collections.abc import AsyncIterator, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, ClassVar, cast
+
+import stripe
+from pydantic import BaseModel
+
+from engine.connector import (
+    Capabilities,
+    ChangeFeed,
+    Connector,
+    ConnectorContext,
+    ConnectorSettings,
+    RateLimit,
+    RecordKind,
+    Sandbox,
+)
+from engine.records import Page, Record, WriteRequest, WriteResult
+
+from . import webhooks
+from .client import EngineHTTPXClient, build_client, build_transport
+from .events import CursorExpired, EventsCursor, changes_since, latest_cursor
+from .fields import (
+    MAX_METADATA_VALUE_LENGTH,
+    STRIPE_SCHEMA,
+    TAGS_KEY,
+    FieldError,
+    customer_params,
+    format_tags,
+    parse_tags,
+    to_record,
+)
+from .listing import customer_pages, subscriptions_by_customer
+from .rules import StripeConnectionOptions, skip_reason
+from .settings import TEST_KEY_REQUESTS_PER_SECOND, StripeSettings
+from .writes import describe_error
+
+if TYPE_CHECKING:
+    from stripe.params import CustomerCreateParams, CustomerUpdateParams
+
+PAGE_SIZE = 100
+
+
+class StripeConnector(Connector):
+    """Stripe customers; the usual source of truth for the people it bills."""
+
+    name = "stripe"
+    kind = RecordKind.CUSTOMER
+    schema = STRIPE_SCHEMA
+    capabilities = Capabilities(
+        tags=True,
+        batch_size=1,
+        rate_limit=RateLimit(requests=TEST_KEY_REQUESTS_PER_SECOND, max_concurrency=8),
+        change_feed=ChangeFeed.EVENTS,
+        idempotency=True,
+        deletion_signal=True,
+        unsubscribe_signal=False,
+        source_of_truth=True,
+        source_of_truth_reason=(
+            "Stripe sends receipts and invoices to the customer's email: "
+            "an edit in the other app would change where they go"
+        ),
+    )
+    settings_model = StripeSettings
+    match_field = "email"
+    connection_options: ClassVar[type[BaseModel] | None] = StripeConnectionOptions
+    settings: StripeSettings
+
+    def __init__(self, settings: ConnectorSettings, context: ConnectorContext) -> None:
+        if not isinstance(settings, StripeSettings):
+            settings = StripeSettings.model_validate(settings.model_dump())
+        super().__init__(settings, context)
+        self.transport = build_transport(settings, context)
+        self.http = EngineHTTPXClient(self.transport, settings.timeout_seconds)
+        self.client = build_client(settings, self.http)
+
+    def __repr__(self) -> str:
+        return f"StripeConnector(account={self.context.account!r}, base_url={self.settings.api_base()!r})"
+
+    async def list(self, since: Any = None) -> AsyncIterator[Page]:
+        note: str | None = None
+        if since is not None:
+            try:
+                changes = await changes_since(self.client, EventsCursor.parse(since))
+            except CursorExpired as expired:
+                note = str(expired)
+            else:
+                async for page in self._changed_pages(changes.ids, changes.deleted, changes.cursor):
+                    yield page
+                return
+        async for page in self._full_listing(note):
+            yield page
+
+    async def _full_listing(self, note: str | None) -> AsyncIterator[Page]:
+        """Every live customer; the cursor is taken first, so changes during the listing show next time."""
+        cursor = await latest_cursor(self.client)
+        subscriptions = await subscriptions_by_customer(self.client)
+        held: builtins.list[Record] | None = None
+        async for customers in customer_pages(self.client, self.settings.partitions):
+            if held is not None:
+                yield Page(records=held, full=True, note=note)
+            held = [self._record(c, subscriptions.get(c["id"], [])) for c in customers]
+        yield Page(records=held or [], cursor=cursor.to_json(), last=True, full=True, note=note)
+
+    async def _changed_pages(
+        self, ids: builtins.list[str], deleted: set[str], cursor: EventsCursor | None
+    ) -> AsyncIterator[Page]:
+        """The current state of every customer the events named; deleted ones flagged without a fetch."""
+        chunks = [ids[start : start + PAGE_SIZE] for start in range(0, len(ids), PAGE_SIZE)] or [[]]
+        for number, chunk in enumerate(chunks):
+            fetched = await asyncio.gather(*(self._current(cid, cid in deleted) for cid in chunk))
+            last = number == len(chunks) - 1
+            final_cursor = cursor.to_json() if last and cursor else None
+            yield Page(records=[r for r in fetched if r is not None], cursor=final_cursor, last=last)
+
+    async def _current(self, customer_id: str, deleted: bool) -> Record | None:
+        if deleted:
+            return Record(id=customer_id, fields={}, deleted=True)
+        return await self.get(customer_id)
+
+    def _record(self, customer: Mapping[str, Any], subscriptions: Sequence[Mapping[str, Any]]) -> Record:
+        return to_record(customer, subscriptions, self.settings.lifecycle_stages)
+
+    async def _customer(self, customer_id: str) -> builtins.dict[str, Any] | None:
+        """The customer as a dict (deleted ones come back flagged); None when Stripe never had it."""
+        try:
+            customer = await self.client.v1.customers.retrieve_async(customer_id)
+        except stripe.InvalidRequestError as error:
+            if error.http_status == 404:
+                return None
+            raise
+        return customer.to_dict()
+
+    async def get(self, record_id: str) -> Record | None:
+        customer = await self._customer(record_id)
+        if customer is None:
+            return None
+        if customer.get("deleted"):
+            return self._record(customer, [])
+        subscriptions = await subscriptions_by_customer(self.client, record_id)
+        return self._record(customer, subscriptions.get(record_id, []))
+
+    async def upsert(self, requests: Sequence[WriteRequest]) -> builtins.list[WriteResult]:
+        """Writes run concurrently (Stripe has no batch write); each fails alone."""
+        return list(await asyncio.gather(*(self._write(request) for request in requests)))
+
+    async def _write(self, request: WriteRequest) -> WriteResult:
+        try:
+            if request.id is None:
+                record = await self._create(request)
+            else:
+                record = await self._update(request.id, request.fields)
+        except (FieldError, stripe.StripeError) as error:
+            return WriteResult(key=request.key, id=request.id, error=describe_error(error))
+        return WriteResult(key=request.key, id=record.id, record=record)
+
+    async def _create(self, request: WriteRequest) -> Record:
+        """A create carries the journal key as Idempotency-Key: a retry returns the same customer."""
+        params = cast("CustomerCreateParams", customer_params(request.fields))
+        customer = await self.client.v1.customers.create_async(params, {"idempotency_key": request.key})
+        return self._record(customer.to_dict(), [])
+
+    async def _update(self, customer_id: str, fields: Mapping[str, Any]) -> Record:
+        current_address = None
+        if any(name.startswith("address.") for name in fields):
+            current = await self._customer(customer_id)
+            current_address = (current or {}).get("address")
+        params = cast("CustomerUpdateParams", customer_params(fields, current_address))
+        customer = await self.client.v1.customers.update_async(customer_id, params)
+        subscriptions = await subscriptions_by_customer(self.client, customer_id)
+        return self._record(customer.to_dict(), subscriptions.get(customer_id, []))
+
+    async def tag(self, record_id: str, tag: str) -> None:
+        await self._set_tags(record_id, lambda tags: tags | {_checked_tag(tag)})
+
+    async def untag(self, record_id: str, tag: str) -> None:
+        await self._set_tags(record_id, lambda tags: tags - {tag})
+
+    async def _set_tags(self, record_id: str, change: Any) -> None:
+        """Read, change and write the tags key only when the set changes (idempotent)."""
+        customer = await self._customer(record_id)
+        if customer is None or customer.get("deleted"):
+            raise LookupError(f"stripe: customer {record_id} does not exist")
+        tags = parse_tags(customer.get("metadata") or {})
+        wanted: frozenset[str] = frozenset(change(tags))
+        if wanted == tags:
+            return
+        value = format_tags(wanted)
+        if len(value) > MAX_METADATA_VALUE_LENGTH:
+            raise ValueError(f"stripe: tags of {record_id} would exceed {MAX_METADATA_VALUE_LENGTH} characters")
+        await self.client.v1.customers.update_async(record_id, {"metadata": {TAGS_KEY: value}})
+
+    async def aclose(self) -> None:
+        await self.http.aclose()
+
+    def verify_webhook(self, headers: Mapping[str, str], body: bytes) -> builtins.list[str]:
+        secret = self.settings.webhook_secret
+        return webhooks.verify(self.client, secret.get_secret_value() if secret else None, headers, body)
+
+    @classmethod
+    def skip_reason(cls, record: Record, options: BaseModel | None) -> str | None:
+        return skip_reason(record, options)
+
+    @classmethod
+    def sandbox(cls) -> type[Sandbox] | None:
+        from .sandbox import StripeSandbox
+
+        return StripeSandbox
+
+
+def _checked_tag(tag: str) -> str:
+    if "," in tag or not tag.strip():
+        raise ValueError(f"stripe: tag {tag!r} cannot be empty or contain a comma (tags are stored comma-separated)")
+    return tag.strip()

@@ -1,0 +1,126 @@
+"""Incremental reads from the Events API: the cursor is the newest event seen.
+
+Stripe keeps events for 30 days. A cursor older than that (or naming an
+event Stripe no longer has) cannot be trusted, so the caller falls back to
+a full listing and says why.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, cast
+
+import stripe
+
+from .pagination import list_all
+
+if TYPE_CHECKING:
+    from stripe.params import EventListParams
+
+CUSTOMER_EVENT_TYPES = (
+    "customer.created",
+    "customer.updated",
+    "customer.deleted",
+    "customer.subscription.created",
+    "customer.subscription.updated",
+    "customer.subscription.deleted",
+    "customer.subscription.paused",
+    "customer.subscription.resumed",
+    "customer.subscription.trial_will_end",
+    "customer.subscription.pending_update_applied",
+    "customer.subscription.pending_update_expired",
+)
+RETENTION_SECONDS = 30 * 24 * 3600
+
+
+class CursorExpired(Exception):
+    """The events cursor can no longer be followed; the message is the note for the full listing."""
+
+
+@dataclass(frozen=True)
+class EventsCursor:
+    """The newest event seen (id and creation time); `event` is None for an account without events."""
+
+    event: str | None
+    created: int
+
+    def to_json(self) -> dict[str, Any]:
+        return {"event": self.event, "created": self.created}
+
+    @classmethod
+    def parse(cls, value: Any) -> EventsCursor:
+        """A cursor from the state DB; an unreadable one means a full listing."""
+        if isinstance(value, dict) and isinstance(value.get("created"), int):
+            event = value.get("event")
+            if event is None or (isinstance(event, str) and event.startswith("evt_")):
+                return cls(event=event, created=value["created"])
+        raise CursorExpired("events cursor unreadable: full listing")
+
+
+@dataclass
+class Changes:
+    """Customers named by events since the cursor, in order, and which of them were deleted."""
+
+    ids: list[str] = field(default_factory=list)
+    deleted: set[str] = field(default_factory=set)
+    cursor: EventsCursor | None = None
+
+    def add(self, event: dict[str, Any]) -> None:
+        obj = (event.get("data") or {}).get("object") or {}
+        kind = str(event.get("type"))
+        customer = obj.get("customer") if kind.startswith("customer.subscription.") else obj.get("id")
+        if isinstance(customer, dict):
+            customer = customer.get("id")
+        if not customer:
+            return
+        if customer not in self.ids:
+            self.ids.append(str(customer))
+        if kind == "customer.deleted":
+            self.deleted.add(str(customer))
+
+
+async def latest_cursor(client: stripe.StripeClient) -> EventsCursor:
+    """Where the next incremental read starts: the newest customer event now."""
+    page = await client.v1.events.list_async({"limit": 1, "types": list(CUSTOMER_EVENT_TYPES)})
+    if page.data:
+        newest = page.data[0]
+        return EventsCursor(event=newest.id, created=int(newest.created))
+    return EventsCursor(event=None, created=int(time.time()))
+
+
+async def changes_since(client: stripe.StripeClient, cursor: EventsCursor, now: float | None = None) -> Changes:
+    """Every customer change after the cursor, oldest first; CursorExpired when it is too old."""
+    if (now if now is not None else time.time()) - cursor.created > RETENTION_SECONDS:
+        raise CursorExpired("events cursor older than 30 days: full listing")
+    events = await _events_after(client, cursor)
+    changes = Changes(cursor=cursor)
+    for event in events:
+        changes.add(event)
+    if events:
+        newest = events[-1]
+        changes.cursor = EventsCursor(event=str(newest["id"]), created=int(newest["created"]))
+    return changes
+
+
+async def _events_after(client: stripe.StripeClient, cursor: EventsCursor) -> list[dict[str, Any]]:
+    """Events after the cursor, oldest first (Stripe lists newest first)."""
+    params: dict[str, Any] = {"limit": 100, "types": list(CUSTOMER_EVENT_TYPES)}
+    if cursor.event is None:
+        params["created"] = {"gte": cursor.created}
+        return list(reversed(await list_all(client.v1.events.list_async, params)))
+    events: list[dict[str, Any]] = []
+    before = cursor.event
+    while True:
+        try:
+            page = await client.v1.events.list_async(cast("EventListParams", {**params, "ending_before": before}))
+        except stripe.InvalidRequestError as error:
+            if error.code == "resource_missing":
+                note = f"events cursor {cursor.event} is gone (Stripe keeps 30 days): full listing"
+                raise CursorExpired(note) from None
+            raise
+        data = [event.to_dict() for event in page.data]
+        events.extend(reversed(data))
+        if not page.has_more or not data:
+            return events
+        before = str(data[0]["id"])  # pages run newest first; the next page is newer still

@@ -1,0 +1,117 @@
+"""The sandbox's HTTP surface: Stripe's paths, form encoding, auth, idempotency and envelopes."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from .errors import ApiError, request_headers
+from .forms import decode
+from .query import expand, page, search_page
+from .store import Store
+
+if TYPE_CHECKING:
+    from . import StripeSandbox
+
+Handler = Callable[[Store, dict[str, Any], dict[str, str]], dict[str, Any]]
+IDEMPOTENCY_MISMATCH = (
+    "Keys for idempotent requests can only be used with the same parameters they were first used with. "
+    "Try using a key other than '{key}' if you meant to execute a different request."
+)
+
+
+def _masked(key: str) -> str:
+    return f"{key[:8]}****{key[-4:]}" if len(key) > 12 else "****"
+
+
+def _api_key(request: Request, accepted: str) -> str:
+    header = request.headers.get("authorization", "")
+    scheme, _, value = header.partition(" ")
+    if not value or scheme.lower() not in ("bearer", "basic"):
+        message = "You did not provide an API key. Provide it in the Authorization header (Bearer auth)."
+        raise ApiError(401, message)
+    if scheme.lower() == "basic":
+        import base64
+
+        value = base64.b64decode(value).decode(errors="replace").split(":", 1)[0]
+    if value != accepted:
+        raise ApiError(401, f"Invalid API Key provided: {_masked(value)}")
+    return value
+
+
+class StripeApp:
+    """Starlette routes over one Store; every handler returns a Stripe object or list."""
+
+    def __init__(self, sandbox: StripeSandbox) -> None:
+        self.sandbox = sandbox
+        self.replays: dict[tuple[str, str], tuple[str, int, dict[str, Any]]] = {}
+
+    def route(self, path: str, handler: Handler, method: str) -> Route:
+        async def endpoint(request: Request) -> Response:
+            return await self.serve(request, handler)
+
+        return Route(path, endpoint, methods=[method])
+
+    async def serve(self, request: Request, handler: Handler) -> Response:
+        try:
+            key = _api_key(request, self.sandbox.api_key)
+            body = (await request.body()).decode() if request.method == "POST" else ""
+            params = {**decode(request.url.query), **decode(body)}
+            idem = request.headers.get("idempotency-key") if request.method == "POST" else None
+            fingerprint = f"{request.method} {request.url.path} {body}"
+            if idem and (replay := self._replay(key, idem, fingerprint)) is not None:
+                return replay
+            paths = params.pop("expand", [])
+            with self.sandbox.store.lock:
+                result = handler(self.sandbox.store, params, dict(request.path_params))
+                result = expand(self.sandbox.store, result, paths) if paths else result
+            if idem:
+                self.replays[(key, idem)] = (fingerprint, 200, result)
+            return JSONResponse(result, headers=request_headers())
+        except ApiError as error:
+            return error.response()
+
+    def _replay(self, key: str, idem: str, fingerprint: str) -> Response | None:
+        """Same key and body: the first response again; same key, other body: an idempotency error."""
+        stored = self.replays.get((key, idem))
+        if stored is None:
+            return None
+        first, status, body = stored
+        if first != fingerprint:
+            return ApiError(400, IDEMPOTENCY_MISMATCH.format(key=idem), type_="idempotency_error").response()
+        headers = {**request_headers(), "Idempotent-Replayed": "true"}
+        return Response(json.dumps(body), status_code=status, media_type="application/json", headers=headers)
+
+    def app(self) -> Starlette:
+        from . import handlers as h
+
+        routes = [
+            self.route("/v1/customers/search", h.search_customers, "GET"),
+            self.route("/v1/customers", h.list_customers, "GET"),
+            self.route("/v1/customers", h.create_customer, "POST"),
+            self.route("/v1/customers/{id}", h.retrieve_customer, "GET"),
+            self.route("/v1/customers/{id}", h.update_customer, "POST"),
+            self.route("/v1/customers/{id}", h.delete_customer, "DELETE"),
+            self.route("/v1/products", h.list_products, "GET"),
+            self.route("/v1/products", h.create_product, "POST"),
+            self.route("/v1/products/{id}", h.retrieve_product, "GET"),
+            self.route("/v1/prices", h.list_prices, "GET"),
+            self.route("/v1/prices", h.create_price, "POST"),
+            self.route("/v1/prices/{id}", h.retrieve_price, "GET"),
+            self.route("/v1/subscriptions", h.list_subscriptions, "GET"),
+            self.route("/v1/subscriptions", h.create_subscription, "POST"),
+            self.route("/v1/subscriptions/{id}", h.retrieve_subscription, "GET"),
+            self.route("/v1/subscriptions/{id}", h.cancel_subscription, "DELETE"),
+            self.route("/v1/events", h.list_events, "GET"),
+            self.route("/v1/events/{id}", h.retrieve_event, "GET"),
+        ]
+        return Starlette(routes=routes)
+
+
+__all__ = ["StripeApp", "page", "search_page"]

@@ -1,0 +1,133 @@
+"""One function per Stripe endpoint the sandbox speaks: params in, Stripe object or list out."""
+
+from __future__ import annotations
+
+import fnmatch
+from copy import deepcopy
+from typing import Any
+
+from .errors import ApiError, missing
+from .query import page, search_page
+from .store import SUBSCRIPTION_STATUSES, Store
+
+Params = dict[str, Any]
+Path = dict[str, str]
+
+
+def _list_params(params: Params, extra: tuple[str, ...] = ()) -> Params:
+    allowed = {"limit", "starting_after", "ending_before", "created", *extra}
+    for name in params:
+        if name not in allowed:
+            raise ApiError(400, f"Received unknown parameter: {name}", code="parameter_unknown", param=name)
+    return params
+
+
+def search_customers(store: Store, params: Params, path: Path) -> dict[str, Any]:
+    live = [c for c in store.of_kind("customer") if not c.get("deleted")]
+    return search_page(store, live, params, "/v1/customers/search")
+
+
+def list_customers(store: Store, params: Params, path: Path) -> dict[str, Any]:
+    _list_params(params, ("email",))
+    live = [c for c in store.of_kind("customer") if not c.get("deleted")]
+    if "email" in params:
+        live = [c for c in live if c.get("email") == params["email"]]
+    return page(store, live, params, "/v1/customers")
+
+
+def create_customer(store: Store, params: Params, path: Path) -> dict[str, Any]:
+    return store.create_customer(params)
+
+
+def retrieve_customer(store: Store, params: Params, path: Path) -> dict[str, Any]:
+    return deepcopy(store.get("customer", path["id"]))
+
+
+def update_customer(store: Store, params: Params, path: Path) -> dict[str, Any]:
+    return store.update_customer(path["id"], params)
+
+
+def delete_customer(store: Store, params: Params, path: Path) -> dict[str, Any]:
+    return store.delete_customer(path["id"])
+
+
+def list_products(store: Store, params: Params, path: Path) -> dict[str, Any]:
+    _list_params(params, ("active",))
+    return page(store, store.of_kind("product"), params, "/v1/products")
+
+
+def create_product(store: Store, params: Params, path: Path) -> dict[str, Any]:
+    return store.create_product(params)
+
+
+def retrieve_product(store: Store, params: Params, path: Path) -> dict[str, Any]:
+    return deepcopy(store.get("product", path["id"]))
+
+
+def list_prices(store: Store, params: Params, path: Path) -> dict[str, Any]:
+    _list_params(params, ("product", "active", "type"))
+    prices = store.of_kind("price")
+    if "product" in params:
+        prices = [p for p in prices if p["product"] == params["product"]]
+    return page(store, prices, params, "/v1/prices")
+
+
+def create_price(store: Store, params: Params, path: Path) -> dict[str, Any]:
+    return store.create_price(params)
+
+
+def retrieve_price(store: Store, params: Params, path: Path) -> dict[str, Any]:
+    return deepcopy(store.get("price", path["id"]))
+
+
+def list_subscriptions(store: Store, params: Params, path: Path) -> dict[str, Any]:
+    """By default only subscriptions that have not been canceled, as Stripe lists them."""
+    _list_params(params, ("customer", "price", "status"))
+    subs = store.of_kind("subscription")
+    status = params.get("status")
+    if status is None:
+        subs = [s for s in subs if s["status"] != "canceled"]
+    elif status != "all":
+        if status not in SUBSCRIPTION_STATUSES and status != "ended":
+            raise ApiError(400, f"Invalid status: must be one of {sorted(SUBSCRIPTION_STATUSES)}", param="status")
+        subs = [s for s in subs if s["status"] == status]
+    if "customer" in params:
+        subs = [s for s in subs if s["customer"] == params["customer"]]
+    if "price" in params:
+        subs = [s for s in subs if any(i["price"]["id"] == params["price"] for i in s["items"]["data"])]
+    return page(store, subs, params, "/v1/subscriptions")
+
+
+def create_subscription(store: Store, params: Params, path: Path) -> dict[str, Any]:
+    return store.create_subscription(params)
+
+
+def retrieve_subscription(store: Store, params: Params, path: Path) -> dict[str, Any]:
+    return deepcopy(store.get("subscription", path["id"]))
+
+
+def cancel_subscription(store: Store, params: Params, path: Path) -> dict[str, Any]:
+    return store.cancel_subscription(path["id"])
+
+
+def list_events(store: Store, params: Params, path: Path) -> dict[str, Any]:
+    """Events of the last 30 days, filtered by `type` (with `*` wildcards) or `types[]`."""
+    _list_params(params, ("type", "types", "delivery_success"))
+    events = store.live_events()
+    if "type" in params and "types" in params:
+        raise ApiError(400, "You may only specify one of these parameters: type, types.", param="types")
+    if "type" in params:
+        events = [e for e in events if fnmatch.fnmatchcase(e["type"], str(params["type"]))]
+    if "types" in params:
+        wanted = params["types"] if isinstance(params["types"], list) else [params["types"]]
+        if len(wanted) > 20:
+            raise ApiError(400, "types may contain at most 20 event types", param="types")
+        events = [e for e in events if e["type"] in wanted]
+    return page(store, events, params, "/v1/events")
+
+
+def retrieve_event(store: Store, params: Params, path: Path) -> dict[str, Any]:
+    event = store.objects.get(path["id"])
+    if event is None or event.get("object") != "event" or not store.is_live_event(event):
+        raise missing("event", path["id"])
+    return deepcopy(event)

@@ -1,0 +1,164 @@
+"""Lists, `expand[]` and customer search as Stripe answers them."""
+
+from __future__ import annotations
+
+import base64
+import re
+from collections.abc import Callable
+from copy import deepcopy
+from typing import Any
+
+from .errors import ApiError, bad_param
+from .store import Store
+
+MAX_EXPAND_DEPTH = 4
+RANGE_OPS = {"gt": int.__gt__, "gte": int.__ge__, "lt": int.__lt__, "lte": int.__le__}
+
+
+def _int(value: Any, param: str) -> int:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        raise bad_param(param, f"Invalid integer: {value}") from None
+
+
+def created_filter(value: Any) -> Callable[[dict[str, Any]], bool]:
+    """`created=T` or `created[gt|gte|lt|lte]=T`."""
+    if isinstance(value, dict):
+        checks = []
+        for op, bound in value.items():
+            if op not in RANGE_OPS:
+                raise bad_param(f"created[{op}]", f"Received unknown parameter: created[{op}]", "parameter_unknown")
+            checks.append((RANGE_OPS[op], _int(bound, f"created[{op}]")))
+        return lambda obj: all(fn(int(obj["created"]), bound) for fn, bound in checks)
+    exact = _int(value, "created")
+    return lambda obj: int(obj["created"]) == exact
+
+
+def limit_of(params: dict[str, Any]) -> int:
+    limit = _int(params.get("limit", 10), "limit")
+    if not 1 <= limit <= 100:
+        raise bad_param("limit", "This value must be greater than or equal to 1 and less than or equal to 100.")
+    return limit
+
+
+def page(store: Store, items: list[dict[str, Any]], params: dict[str, Any], url: str) -> dict[str, Any]:
+    """Newest first; `starting_after` pages towards older objects, `ending_before` towards newer ones."""
+    def key(obj: dict[str, Any]) -> tuple[int, int]:
+        return (int(obj.get("created") or 0), store.order[obj["id"]])
+
+    ordered = sorted(items, key=key, reverse=True)
+    if "created" in params:
+        ordered = [obj for obj in ordered if created_filter(params["created"])(obj)]
+    limit = limit_of(params)
+    if params.get("starting_after") and params.get("ending_before"):
+        raise ApiError(400, "You may only specify one of these parameters: ending_before, starting_after.")
+    if params.get("starting_after"):
+        anchor = key(_anchor(store, params["starting_after"], "starting_after"))
+        rest = [obj for obj in ordered if key(obj) < anchor]
+        data, has_more = rest[:limit], len(rest) > limit
+    elif params.get("ending_before"):
+        anchor = key(_anchor(store, params["ending_before"], "ending_before"))
+        newer = [obj for obj in ordered if key(obj) > anchor]
+        data, has_more = newer[-limit:], len(newer) > limit
+    else:
+        data, has_more = ordered[:limit], len(ordered) > limit
+    return {"object": "list", "data": deepcopy(data), "has_more": has_more, "url": url}
+
+
+def _anchor(store: Store, object_id: str, param: str) -> dict[str, Any]:
+    obj = store.objects.get(object_id)
+    if obj is None or (obj.get("object") == "event" and not store.is_live_event(obj)):
+        kind = obj.get("object", "object") if obj else "object"
+        raise ApiError(400, f"No such {kind}: '{object_id}'", code="resource_missing", param=param)
+    if "created" not in obj:  # a deleted customer keeps its place
+        obj = {**obj, "created": 0}
+    return obj
+
+
+def expand(store: Store, obj: dict[str, Any], paths: Any) -> dict[str, Any]:
+    """Replace ids with objects along each `expand[]` path (at most four levels)."""
+    for path in paths if isinstance(paths, list) else [paths]:
+        parts = str(path).split(".")
+        if len([p for p in parts if p != "data"]) > MAX_EXPAND_DEPTH:
+            raise bad_param("expand", f"You cannot expand more than {MAX_EXPAND_DEPTH} levels of a property: {path}")
+        _expand(store, obj, parts, str(path))
+    return obj
+
+
+def _expand(store: Store, node: Any, parts: list[str], path: str) -> None:
+    if not parts or node is None:
+        return
+    head, rest = parts[0], parts[1:]
+    if isinstance(node, dict) and node.get("object") == "list" and head == "data":
+        for item in node["data"]:
+            _expand(store, item, rest, path)
+        return
+    if not isinstance(node, dict):
+        raise bad_param("expand", f"This property cannot be expanded ({head}).")
+    if head == "subscriptions" and node.get("object") == "customer" and "subscriptions" not in node:
+        node["subscriptions"] = customer_subscriptions(store, node["id"])
+    value = node.get(head)
+    if isinstance(value, str) and value in store.objects:
+        node[head] = deepcopy(store.objects[value])
+    elif value is not None and not isinstance(value, dict):
+        raise bad_param("expand", f"This property cannot be expanded ({head}).")
+    _expand(store, node.get(head), rest, path)
+
+
+def customer_subscriptions(store: Store, customer_id: str) -> dict[str, Any]:
+    """The customer's `subscriptions` include: its subscriptions that have not ended."""
+    subs = [s for s in store.of_kind("subscription") if s["customer"] == customer_id and s["status"] != "canceled"]
+    return page(store, subs, {"limit": 100}, f"/v1/customers/{customer_id}/subscriptions")
+
+
+_CLAUSE = re.compile(
+    r"^(?P<field>email|name|phone|description|metadata\['(?P<key>[^']+)'\])(?P<op>:|~)'(?P<value>[^']*)'$"
+)
+
+
+def search_filter(query: str) -> Callable[[dict[str, Any]], bool]:
+    """Stripe's search language, enough of it: `field:'v'`, `field~'v'`, metadata['k'], AND or OR."""
+    joiner = " OR " if " OR " in query else " AND "
+    if " OR " in query and " AND " in query:
+        raise bad_param("query", "Search queries cannot mix AND and OR.")
+    checks = [_clause(part.strip()) for part in query.split(joiner) if part.strip()]
+    if not checks:
+        raise bad_param("query", "Missing required param: query.", "parameter_missing")
+    combine = any if joiner == " OR " else all
+    return lambda obj: combine(check(obj) for check in checks)
+
+
+def _clause(text: str) -> Callable[[dict[str, Any]], bool]:
+    match = _CLAUSE.match(text)
+    if not match:
+        raise bad_param("query", f"Invalid search query clause: {text}")
+    key, op, wanted = match["key"], match["op"], match["value"]
+    field = match["field"]
+
+    def check(obj: dict[str, Any]) -> bool:
+        actual = (obj.get("metadata") or {}).get(key) if key else obj.get(field)
+        if actual is None:
+            return False
+        if op == "~":
+            return wanted.lower() in str(actual).lower()
+        return str(actual).lower() == wanted.lower() if field == "email" else str(actual) == wanted
+
+    return check
+
+
+def search_page(store: Store, items: list[dict[str, Any]], params: dict[str, Any], url: str) -> dict[str, Any]:
+    """A search_result page; `page` is an opaque token for the next one."""
+    matches = [obj for obj in items if search_filter(str(params.get("query", "")))(obj)]
+    matches.sort(key=lambda obj: (int(obj["created"]), store.order[obj["id"]]), reverse=True)
+    limit = limit_of(params)
+    start = 0
+    if params.get("page"):
+        try:
+            start = int(base64.urlsafe_b64decode(str(params["page"]).encode()).decode())
+        except ValueError:
+            raise bad_param("page", "Invalid page token.") from None
+    data = matches[start : start + limit]
+    more = start + limit < len(matches)
+    token = base64.urlsafe_b64encode(str(start + limit).encode()).decode() if more else None
+    return {"object": "search_result", "data": deepcopy(data), "has_more": more, "next_page": token, "url": url}
