@@ -9,6 +9,9 @@ retries stay off, so a request is never retried twice over.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 import httpx
 import stripe
 
@@ -53,6 +56,17 @@ class EngineHTTPXClient(stripe.HTTPXClient):
         super().__init__(timeout=timeout)
         self.engine_client = httpx.AsyncClient(transport=transport)
         self._client_async = self.engine_client
+
+    def _get_request_args_kwargs(
+        self, method: str, url: str, headers: Mapping[str, str], post_data: Any
+    ) -> list[Any]:
+        """The SDK's request arguments, with the encoded form body as `content` (httpx deprecates `data`)."""
+        args: list[Any] = super()._get_request_args_kwargs(method, url, headers, post_data)
+        kwargs = args[1]
+        body = kwargs.pop("data", None)
+        if body:
+            kwargs["content"] = body
+        return args
 
     async def aclose(self) -> None:
         """Close the connection pools (the transport's too)."""

@@ -109,6 +109,10 @@ class StripeSandbox(Sandbox):
     def cancel(self, subscription_id: str) -> None:
         self.store.cancel_subscription(subscription_id)
 
+    def lose_responses(self, count: int) -> None:
+        """The next `count` writes are committed but answer 500, as if the response were lost."""
+        self._app.lose_responses = count
+
     def advance_clock(self, seconds: int) -> None:
         """Move the account's clock forward (events older than 30 days then disappear)."""
         self.store.clock_offset += seconds

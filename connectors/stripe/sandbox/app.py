@@ -11,7 +11,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from .errors import ApiError, request_headers
+from .errors import ApiError, request_headers, server_error
 from .forms import decode
 from .query import expand, page, search_page
 from .store import Store
@@ -51,6 +51,8 @@ class StripeApp:
     def __init__(self, sandbox: StripeSandbox) -> None:
         self.sandbox = sandbox
         self.replays: dict[tuple[str, str], tuple[str, int, dict[str, Any]]] = {}
+        # Reliability knob: this many committed POSTs answer 500 as if the response were lost on the way.
+        self.lose_responses = 0
 
     def route(self, path: str, handler: Handler, method: str) -> Route:
         async def endpoint(request: Request) -> Response:
@@ -73,6 +75,9 @@ class StripeApp:
                 result = expand(self.sandbox.store, result, paths) if paths else result
             if idem:
                 self.replays[(key, idem)] = (fingerprint, 200, result)
+            if request.method == "POST" and self.lose_responses > 0:
+                self.lose_responses -= 1
+                return server_error(500).response()
             return JSONResponse(result, headers=request_headers())
         except ApiError as error:
             return error.response()
