@@ -7,11 +7,12 @@ an app by name; everything app-specific lives behind this class.
 
 from __future__ import annotations
 
+import builtins
 import re
 from abc import ABC, abstractmethod
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from enum import Enum
+from enum import StrEnum
 from typing import Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict
@@ -19,12 +20,12 @@ from pydantic import BaseModel, ConfigDict
 from engine.records import Page, Record, WriteRequest, WriteResult
 
 
-class RecordKind(str, Enum):
+class RecordKind(StrEnum):
     CUSTOMER = "customer"
     CONTACT = "contact"
 
 
-class ChangeFeed(str, Enum):
+class ChangeFeed(StrEnum):
     """How a connector finds what changed since its last read."""
 
     EVENTS = "events"
@@ -160,7 +161,7 @@ class Connector(ABC):
         """One record by id, or None when it does not exist (deleted records may come back flagged)."""
 
     @abstractmethod
-    async def upsert(self, requests: Sequence[WriteRequest]) -> list[WriteResult]:
+    async def upsert(self, requests: Sequence[WriteRequest]) -> builtins.list[WriteResult]:
         """Create or update records, batched where the API allows; one result per request, in order."""
 
     async def tag(self, record_id: str, tag: str) -> None:
@@ -174,7 +175,7 @@ class Connector(ABC):
     async def aclose(self) -> None:
         """Release network clients."""
 
-    def verify_webhook(self, headers: Mapping[str, str], body: bytes) -> list[str]:
+    def verify_webhook(self, headers: Mapping[str, str], body: bytes) -> builtins.list[str]:
         """Check a webhook's signature; return the ids of the records it names, or raise WebhookError."""
         raise WebhookError(f"{self.name} does not accept webhooks")
 

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
+from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
-from datetime import datetime, timezone
 
 import httpx
 from aiolimiter import AsyncLimiter
@@ -44,7 +44,7 @@ def retry_after_seconds(response: httpx.Response) -> float | None:
         when = parsedate_to_datetime(value)
     except (TypeError, ValueError):
         return None
-    return max((when - datetime.now(timezone.utc)).total_seconds(), 0.0)
+    return max((when - datetime.now(UTC)).total_seconds(), 0.0)
 
 
 def _default_should_retry(response: httpx.Response) -> bool:
@@ -102,8 +102,9 @@ class ApiTransport(httpx.AsyncBaseTransport):
     def _wait(self, state: RetryCallState) -> float:
         error = state.outcome.exception() if state.outcome else None
         if isinstance(error, RetryableResponse) and error.wait is not None:
-            return min(error.wait, self.max_wait)
-        return min(0.1 * 2 ** (state.attempt_number - 1), self.max_wait)
+            return float(min(error.wait, self.max_wait))
+        backoff: float = 0.1 * 2 ** (state.attempt_number - 1)
+        return min(backoff, self.max_wait)
 
     async def aclose(self) -> None:
         await self.inner.aclose()

@@ -72,3 +72,11 @@ class Page:
     last: bool = False
     full: bool = False
     note: str | None = None
+
+
+def match_key(value: Any) -> str | None:
+    """The matching form of a value: trimmed and case-folded; None for empty values."""
+    if value is None:
+        return None
+    text = str(value).strip().casefold()
+    return text or None

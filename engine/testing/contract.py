@@ -155,7 +155,7 @@ class ConnectorContract:
         self.settle()
 
         async def second(connector: Connector) -> None:
-            records, next_cursor, _ = await collect(connector, cursor)
+            records, _next_cursor, _ = await collect(connector, cursor)
             assert record_id in records, "an edit after the cursor shows up in the next incremental read"
             for name, value in self.changed_fields.items():
                 assert records[record_id].get(name) == value

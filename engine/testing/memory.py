@@ -8,12 +8,13 @@ by plugin authors as an example, and by the contract suite's self-test.
 
 from __future__ import annotations
 
+import builtins
 import itertools
 import json
 import threading
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -90,7 +91,7 @@ class MemoryStore:
     def _touch(self, stored: StoredRecord) -> None:
         self.seq += 1
         stored.seq = self.seq
-        stored.updated = datetime.now(timezone.utc).isoformat()
+        stored.updated = datetime.now(UTC).isoformat()
 
     def add(self, fields: Mapping[str, Any], record_id: str | None = None) -> str:
         record_id = record_id or self._new_id()
@@ -233,7 +234,7 @@ class MemoryConnector(Connector):
                 source_of_truth_reason="this memory account is configured as the source of truth",
             )
 
-    async def list(self, since: Any = None) -> AsyncIterator[Page]:  # type: ignore[override]
+    async def list(self, since: Any = None) -> AsyncIterator[Page]:
         full = since is None
         after = 0 if full else int(since)
         ids = [
@@ -247,8 +248,12 @@ class MemoryConnector(Connector):
             self.context.count_request()
             chunk = ids[start : start + size]
             last = start + size >= len(ids)
-            yield Page(records=[self.store.to_record(rid) for rid in chunk], cursor=cursor if last else None,
-                       last=last, full=full)
+            yield Page(
+                records=[self.store.to_record(rid) for rid in chunk],
+                cursor=cursor if last else None,
+                last=last,
+                full=full,
+            )
 
     async def get(self, record_id: str) -> Record | None:
         self.context.count_request()
@@ -256,7 +261,7 @@ class MemoryConnector(Connector):
             return None
         return self.store.to_record(record_id)
 
-    async def upsert(self, requests: Sequence[WriteRequest]) -> list[WriteResult]:
+    async def upsert(self, requests: Sequence[WriteRequest]) -> builtins.list[WriteResult]:
         self.context.count_request()
         return [self._write(request) for request in requests]
 

@@ -1,0 +1,193 @@
+"""The shape of a pairsync config file, as pydantic models (also the source of `pairsync schema`)."""
+
+from __future__ import annotations
+
+import re
+from enum import StrEnum
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+
+class Direction(StrEnum):
+    TWO_WAY = "two-way"
+    LEFT_TO_RIGHT = "left-to-right"
+    RIGHT_TO_LEFT = "right-to-left"
+
+    def writes(self, side: str) -> bool:
+        """Whether this direction writes into `side` ("left" or "right")."""
+        if self is Direction.TWO_WAY:
+            return True
+        return (self is Direction.LEFT_TO_RIGHT) == (side == "right")
+
+
+class Mode(StrEnum):
+    CREATE_AND_UPDATE = "create-and-update"
+    CREATE_ONLY = "create-only"
+    UPDATE_ONLY = "update-only"
+
+    @property
+    def creates(self) -> bool:
+        return self is not Mode.UPDATE_ONLY
+
+    @property
+    def updates(self) -> bool:
+        return self is not Mode.CREATE_ONLY
+
+
+class Account(Strict):
+    connector: str = Field(description="The connector's name, as `pairsync connectors` lists it.")
+    settings: dict[str, Any] = Field(default_factory=dict, description="Connector settings; secrets as ${ENV_VAR}.")
+
+
+class Match(Strict):
+    left: str | None = Field(None, description="Field of the left side to match on (default: the connector's).")
+    right: str | None = Field(None, description="Field of the right side to match on (default: the connector's).")
+    on_duplicate: Literal["skip", "link_oldest"] = "skip"
+
+
+class PerSideMode(Strict):
+    left: Mode = Mode.CREATE_AND_UPDATE
+    right: Mode = Mode.CREATE_AND_UPDATE
+
+
+class FieldMapping(Strict):
+    left: str | list[str] = Field(description="Field (or fields, joined) of the left side.")
+    right: str | list[str] = Field(description="Field (or fields, joined) of the right side.")
+    direction: Direction | None = Field(None, description="Overrides the connection's direction for this field.")
+    enabled: bool = True
+    transform: str | None = Field(None, description="Name of a registered transform applied on the way across.")
+    transform_args: dict[str, Any] = Field(default_factory=dict)
+
+
+class MappingConfig(Strict):
+    defaults: bool = Field(True, description="Start from the default mapping for this app pair (mappings/).")
+    fields: list[FieldMapping] = Field(default_factory=list)
+
+
+class Condition(Strict):
+    """One IF condition: a leaf ({field, op, value}) or a combination (all, any, not)."""
+
+    all: list[Condition] | None = None
+    any: list[Condition] | None = None
+    not_: Condition | None = Field(None, alias="not")
+    field: str | None = None
+    op: str | None = None
+    value: Any = None
+
+    @model_validator(mode="after")
+    def one_kind(self) -> Condition:
+        kinds = [k for k in ("all", "any", "not_", "field") if getattr(self, k) is not None]
+        if len(kinds) != 1:
+            raise ValueError("a condition is exactly one of {all: [...]}, {any: [...]}, {not: ...}, {field, op, value}")
+        if self.field is not None and self.op is None:
+            raise ValueError("a field condition needs `op` (equals, contains, in, empty, ...)")
+        return self
+
+
+class PerSideCondition(Strict):
+    left: Condition | None = None
+    right: Condition | None = None
+
+
+class Action(Strict):
+    """One THEN action, applied when writing into a side."""
+
+    add_tag: str | None = None
+    remove_tag: str | None = None
+    set_field: str | None = None
+    value: Any = None
+
+    @model_validator(mode="after")
+    def one_kind(self) -> Action:
+        kinds = [k for k in ("add_tag", "remove_tag", "set_field") if getattr(self, k) is not None]
+        if len(kinds) != 1:
+            raise ValueError("an action is exactly one of add_tag, remove_tag, set_field (with value)")
+        return self
+
+
+class PerSideActions(Strict):
+    left: list[Action] = Field(default_factory=list)
+    right: list[Action] = Field(default_factory=list)
+
+
+class TagSignal(Strict):
+    enabled: bool = True
+    tag: str
+
+
+class Deletions(TagSignal):
+    tag: str = "pairsync Trash"
+
+
+class Unsubscribes(TagSignal):
+    tag: str = "pairsync Unsubscribes"
+
+
+class Breaker(Strict):
+    max_share: float = Field(0.5, gt=0, le=1, description="Stop before changing more than this share of links.")
+    min_records: int = Field(5, ge=0, description="The share is checked only above this many changed records.")
+
+
+_SCHEDULE = re.compile(r"^\d+\s*[smhd]$")
+
+
+class Connection(Strict):
+    name: str
+    left: str = Field(description="Account name of the left side.")
+    right: str = Field(description="Account name of the right side.")
+    direction: Direction | None = Field(None, description="Omitted: two-way, with a warning for a source of truth.")
+    enabled: bool = True
+    schedule: str | None = Field(None, description="An interval (15m, 1h) or a cron expression.")
+    match: Match = Field(default_factory=Match)
+    mode: Mode | PerSideMode = Mode.CREATE_AND_UPDATE
+    conflict: Literal["left", "right", "newest"] = "newest"
+    mapping: MappingConfig = Field(default_factory=MappingConfig)
+    if_: PerSideCondition = Field(default_factory=PerSideCondition, alias="if")
+    then: PerSideActions = Field(default_factory=PerSideActions)
+    deletions: Deletions = Field(default_factory=Deletions)
+    unsubscribes: Unsubscribes = Field(default_factory=Unsubscribes)
+    breaker: Breaker = Field(default_factory=Breaker)
+    id_field: str | None = Field(None, description="A field of the left side that holds the right side's id.")
+    options: dict[str, Any] = Field(default_factory=dict, exclude=True, description="Connector-specific keys.")
+
+    @field_validator("schedule")
+    @classmethod
+    def schedule_shape(cls, value: str | None) -> str | None:
+        if value is None or _SCHEDULE.match(value.strip()) or len(value.split()) == 5:
+            return value
+        raise ValueError("expected an interval such as 15m, 1h, 30s, 1d or a 5-field cron expression")
+
+    def mode_for(self, side: str) -> Mode:
+        if isinstance(self.mode, Mode):
+            return self.mode
+        return self.mode.left if side == "left" else self.mode.right
+
+    @property
+    def resolved_direction(self) -> Direction:
+        return self.direction or Direction.TWO_WAY
+
+
+class Config(Strict):
+    state: str | None = Field(None, description="SQLAlchemy URL of the state store (default SQLite beside the file).")
+    accounts: dict[str, Account]
+    connections: list[Connection]
+
+    @model_validator(mode="after")
+    def unique_names(self) -> Config:
+        seen: set[str] = set()
+        for connection in self.connections:
+            if connection.name in seen:
+                raise ValueError(f"two connections are named {connection.name!r}; names must be unique")
+            seen.add(connection.name)
+        return self
+
+    def connection(self, name: str) -> Connection:
+        for connection in self.connections:
+            if connection.name == name:
+                return connection
+        raise KeyError(name)

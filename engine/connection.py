@@ -1,0 +1,174 @@
+"""Turning one configured connection into what the planner needs: mapper, filters, warnings."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from pydantic import BaseModel
+
+from engine.conditions import EXISTS_FIELD, describe, evaluate, fields_of, unknown_ops
+from engine.config.errors import suggest
+from engine.config.loaded import AccountSetup, LoadedConfig
+from engine.config.models import Connection, Direction, FieldMapping
+from engine.connector import Connector, FieldSchema
+from engine.mapping import Mapper, build_entries, check_entries, default_mappings, merge_entries
+from engine.planner.model import SIDES, Side
+from engine.plugins import Registry
+from engine.records import Record
+
+Filter = Callable[[Record, bool], str | None]
+Located = tuple[tuple[str | int, ...], str]
+
+
+@dataclass
+class Prepared:
+    connection: Connection
+    accounts: dict[Side, AccountSetup]
+    mapper: Mapper
+    filters: dict[Side, Filter]
+    warnings: list[str] = field(default_factory=list)
+
+    def connector_class(self, side: Side) -> type[Connector]:
+        return self.accounts[side].connector
+
+
+def _schemas(accounts: dict[Side, AccountSetup]) -> dict[Side, FieldSchema]:
+    return {side: accounts[side].connector.schema for side in SIDES}
+
+
+def field_mappings(connection: Connection, accounts: dict[Side, AccountSetup], plugins: Registry) -> list[FieldMapping]:
+    defaults: list[FieldMapping] = []
+    if connection.mapping.defaults:
+        defaults = default_mappings(
+            accounts["left"].connector.name, accounts["right"].connector.name, _schemas(accounts), plugins.mapping_dirs
+        )
+    return merge_entries(defaults, connection.mapping.fields)
+
+
+def prepare(loaded: LoadedConfig, connection: Connection, plugins: Registry) -> Prepared:
+    accounts: dict[Side, AccountSetup] = {side: loaded.side(connection, side) for side in SIDES}
+    entries = build_entries(
+        field_mappings(connection, accounts, plugins), connection.resolved_direction, plugins.transforms
+    )
+    mapper = Mapper(entries, _schemas(accounts))
+    options = loaded.options.get(connection.name, {})
+    filters = {side: _filter(connection, side, accounts[side].connector, options.get(side), plugins) for side in SIDES}
+    return Prepared(connection, accounts, mapper, filters, warnings(connection, accounts))
+
+
+def _filter(
+    connection: Connection, side: Side, connector: type[Connector], options: BaseModel | None, plugins: Registry
+) -> Filter:
+    condition = getattr(connection.if_, side)
+
+    def check(record: Record, exists: bool) -> str | None:
+        reason = connector.skip_reason(record, options)
+        if reason is not None:
+            return reason
+        if condition is not None and not evaluate(condition, record, exists, plugins.condition_ops):
+            return f"IF {side}: {describe(condition)} does not match"
+        return None
+
+    return check
+
+
+def warnings(connection: Connection, accounts: dict[Side, AccountSetup]) -> list[str]:
+    """What validate, plan and run say before anything is written."""
+    found: list[str] = []
+    for side in SIDES:
+        cls = accounts[side].connector
+        other: Side = "right" if side == "left" else "left"
+        if connection.direction is None and cls.capabilities.source_of_truth:
+            one_way = "left-to-right" if side == "left" else "right-to-left"
+            found.append(
+                f"connection {connection.name!r}: direction defaults to two-way, so edits in "
+                f"{accounts[other].connector.name} flow into {cls.name}, usually the source of truth "
+                f"({cls.capabilities.source_of_truth_reason or 'its data is authoritative'}). "
+                f"Set `direction: {one_way}` unless you mean it."
+            )
+        for action in getattr(connection.then, side):
+            if action.set_field and cls.capabilities.source_of_truth:
+                found.append(
+                    f"connection {connection.name!r}: THEN set_field {action.set_field!r} writes into "
+                    f"{cls.name}, the source of truth ({cls.capabilities.source_of_truth_reason})."
+                )
+        if connection.deletions.enabled and not accounts[other].connector.capabilities.tags:
+            found.append(
+                f"connection {connection.name!r}: deletions in {cls.name} cannot be synced as tags: "
+                f"{accounts[other].connector.name} has no tags."
+            )
+    if connection.unsubscribes.enabled and not any(
+        accounts[s].connector.capabilities.unsubscribe_signal for s in SIDES
+    ):
+        found.append(
+            f"connection {connection.name!r}: neither {accounts['left'].connector.name} nor "
+            f"{accounts['right'].connector.name} reports unsubscribes, so none will be synced."
+        )
+    return found
+
+
+def check_connection(connection: Connection, accounts: dict[Side, AccountSetup], plugins: Registry) -> list[Located]:
+    """Mapping, condition and action problems, each with its path inside the connection."""
+    problems: list[Located] = []
+    schemas = _schemas(accounts)
+    names = {side: accounts[side].connector.name for side in SIDES}
+    for index, key, message in check_entries(connection.mapping.fields, schemas, names, plugins.transforms):
+        problems.append((("mapping", "fields", index, key), message))
+    for side in SIDES:
+        condition = getattr(connection.if_, side)
+        if condition is not None:
+            problems += _condition_problems(condition, side, schemas[side], names[side], plugins)
+        for index, action in enumerate(getattr(connection.then, side)):
+            if action.set_field and not schemas[side].writable(action.set_field):
+                problems.append(
+                    (
+                        ("then", side, index, "set_field"),
+                        f"{names[side]} has no writable field {action.set_field!r}"
+                        f"{suggest(action.set_field, schemas[side].names())}",
+                    )
+                )
+    for side in SIDES:
+        name = getattr(connection.match, side)
+        if name is not None and not schemas[side].has(name):
+            problems.append(
+                (
+                    ("match", side),
+                    f"{names[side]} has no field {name!r}"
+                    f"{suggest(name, schemas[side].names())}; its fields: {', '.join(schemas[side].names())}",
+                )
+            )
+    if connection.id_field and not schemas["left"].writable(connection.id_field):
+        problems.append((("id_field",), f"{names['left']} has no writable field {connection.id_field!r}"))
+    return problems
+
+
+def _condition_problems(condition: Any, side: Side, schema: FieldSchema, name: str, plugins: Registry) -> list[Located]:
+    problems: list[Located] = []
+    for op in unknown_ops(condition, plugins.condition_ops):
+        problems.append(
+            (
+                ("if", side),
+                f"unknown operator {op!r}{suggest(op, plugins.condition_ops)} "
+                f"(operators: {', '.join(sorted(plugins.condition_ops))})",
+            )
+        )
+    for field_name in fields_of(condition):
+        if field_name != EXISTS_FIELD and not schema.has(field_name):
+            problems.append(
+                (
+                    ("if", side),
+                    f"{name} has no field {field_name!r}{suggest(field_name, schema.names())}; "
+                    f"its fields: {', '.join(schema.names())}",
+                )
+            )
+    return problems
+
+
+def match_fields(connection: Connection, accounts: dict[Side, AccountSetup]) -> dict[Side, str]:
+    return {side: getattr(connection.match, side) or accounts[side].connector.match_field for side in SIDES}
+
+
+def resolved(direction: Direction | None) -> Direction:
+    return direction or Direction.TWO_WAY

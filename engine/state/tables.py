@@ -1,0 +1,137 @@
+"""The state store's tables. Alembic migrations in `migrations/` create them; keep both in step."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import JSON, Column, Index, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class Link(SQLModel, table=True):
+    """A pair of records kept in sync, with the merge base: the last synced value of each mapped field, per side."""
+
+    __tablename__ = "links"
+    __table_args__ = (
+        UniqueConstraint("connection", "left_id", name="uq_links_left"),
+        UniqueConstraint("connection", "right_id", name="uq_links_right"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    connection: str = Field(index=True)
+    left_id: str
+    right_id: str
+    base_left: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    base_right: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    created_at: datetime = Field(default_factory=utcnow)
+    updated_at: datetime = Field(default_factory=utcnow)
+
+
+class SeenRecord(SQLModel, table=True):
+    """The last known state of every record of a side: the index that matching and deletion detection use."""
+
+    __tablename__ = "seen_records"
+    __table_args__ = (Index("ix_seen_match", "connection", "side", "match_key"),)
+
+    connection: str = Field(primary_key=True)
+    side: str = Field(primary_key=True)
+    record_id: str = Field(primary_key=True)
+    match_key: str | None = None
+    fields: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    tags: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    updated: datetime | None = None
+    deleted: bool = False
+    unsubscribed: bool = False
+
+
+class Cursor(SQLModel, table=True):
+    __tablename__ = "cursors"
+
+    connection: str = Field(primary_key=True)
+    side: str = Field(primary_key=True)
+    value: Any = Field(default=None, sa_column=Column(JSON, nullable=True))
+    updated_at: datetime = Field(default_factory=utcnow)
+
+
+class JournalEntry(SQLModel, table=True):
+    """A write intent, saved before the write is sent, so a resumed run reuses its key."""
+
+    __tablename__ = "journal"
+    __table_args__ = (Index("ix_journal_pending", "connection", "status"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    key: str = Field(unique=True)
+    connection: str
+    side: str
+    kind: str
+    source_id: str | None = None
+    target_id: str | None = None
+    status: str = "pending"
+    error: str | None = None
+    run_id: int | None = None
+    created_at: datetime = Field(default_factory=utcnow)
+    finished_at: datetime | None = None
+
+
+class Run(SQLModel, table=True):
+    __tablename__ = "runs"
+
+    id: int | None = Field(default=None, primary_key=True)
+    connection: str = Field(index=True)
+    trigger: str = "cli"
+    status: str = "running"
+    started_at: datetime = Field(default_factory=utcnow)
+    finished_at: datetime | None = None
+    summary: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+
+
+class RunEvent(SQLModel, table=True):
+    """What happened to one record in a run: what changed, why, errors, the losing value of a conflict."""
+
+    __tablename__ = "run_events"
+
+    id: int | None = Field(default=None, primary_key=True)
+    run_id: int = Field(index=True)
+    side: str | None = None
+    record_id: str | None = None
+    kind: str
+    detail: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    at: datetime = Field(default_factory=utcnow)
+
+
+class Retry(SQLModel, table=True):
+    """A record whose write failed; the next run reads it again even when the change feed has moved on."""
+
+    __tablename__ = "retries"
+
+    connection: str = Field(primary_key=True)
+    side: str = Field(primary_key=True)
+    record_id: str = Field(primary_key=True)
+    error: str = ""
+    attempts: int = 1
+    last_failed_at: datetime = Field(default_factory=utcnow)
+
+
+class Credential(SQLModel, table=True):
+    """A credential that rotates (a refresh token), persisted the moment it changes."""
+
+    __tablename__ = "credentials"
+
+    account: str = Field(primary_key=True)
+    key: str = Field(primary_key=True)
+    value: str
+
+
+class Lock(SQLModel, table=True):
+    """At most one run per connection, across processes."""
+
+    __tablename__ = "locks"
+
+    name: str = Field(primary_key=True)
+    holder: str
+    expires_at: datetime

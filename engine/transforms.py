@@ -1,0 +1,98 @@
+"""Built-in transforms: named functions a mapping entry refers to. User strings are never evaluated."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+import phonenumbers
+from email_validator import EmailNotValidError, validate_email
+
+from engine.hookspecs import hookimpl
+
+Transform = Callable[..., Any]
+
+
+def lower(value: Any) -> Any:
+    return value.lower() if isinstance(value, str) else value
+
+
+def upper(value: Any) -> Any:
+    return value.upper() if isinstance(value, str) else value
+
+
+def strip(value: Any) -> Any:
+    return value.strip() if isinstance(value, str) else value
+
+
+def phone_e164(value: Any, region: str = "US") -> Any:
+    """A phone number in E.164 (+15551234567); a value that is not a number passes unchanged."""
+    if not isinstance(value, str) or not value.strip():
+        return value
+    try:
+        number = phonenumbers.parse(value, region)
+    except phonenumbers.NumberParseException:
+        return value
+    if not phonenumbers.is_possible_number(number):
+        return value
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+def email(value: Any) -> Any:
+    """An email address normalised (domain lower-cased, Unicode normalised); invalid ones pass unchanged."""
+    if not isinstance(value, str) or not value.strip():
+        return value
+    try:
+        return validate_email(value.strip(), check_deliverability=False).normalized
+    except EmailNotValidError:
+        return value.strip()
+
+
+def date_format(value: Any, format: str = "%Y-%m-%d") -> Any:
+    """An ISO-8601 date or date-time (or epoch seconds) rendered with a strftime format."""
+    if value in (None, ""):
+        return value
+    if isinstance(value, int | float):
+        moment = datetime.fromtimestamp(value)
+    else:
+        try:
+            moment = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+        except ValueError:
+            return value
+    return moment.strftime(format)
+
+
+def default(value: Any, value_if_empty: Any = "") -> Any:
+    return value_if_empty if value in (None, "", []) else value
+
+
+def join(value: Any, separator: str = ", ") -> Any:
+    if isinstance(value, list | tuple):
+        return separator.join(str(v) for v in value if v not in (None, ""))
+    return value
+
+
+def split(value: Any, separator: str = ",") -> Any:
+    if isinstance(value, str):
+        return [part.strip() for part in value.split(separator) if part.strip()]
+    return value
+
+
+BUILTINS: dict[str, Transform] = {
+    "lower": lower,
+    "upper": upper,
+    "strip": strip,
+    "phone_e164": phone_e164,
+    "email": email,
+    "date_format": date_format,
+    "default": default,
+    "join": join,
+    "split": split,
+}
+
+
+@hookimpl
+def register_transforms(register: Callable[[str, Transform], None]) -> None:
+    for name, function in BUILTINS.items():
+        register(name, function)
