@@ -205,6 +205,18 @@ def demo(keep: Annotated[Path | None, typer.Option(help="Keep the demo folder he
     run_demo(keep)
 
 
+@app.command()
+def serve(
+    config: ConfigArg,
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8787,
+) -> None:
+    """Run scheduled syncs, accept verified webhooks and serve the run-history API."""
+    from engine.service import serve as run_service
+
+    run_service(_load(config), host, port)
+
+
 def main() -> None:
     """Entry point: every expected failure becomes a message and an exit code, never a traceback."""
     try:
