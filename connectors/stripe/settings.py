@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import ConfigDict, Field, SecretStr, field_validator
 
 from engine.connector import ConnectorSettings
 
@@ -30,6 +30,8 @@ _KEY_PREFIXES = ("sk_test_", "sk_live_", "rk_test_", "rk_live_")
 
 class StripeSettings(ConnectorSettings):
     """What one Stripe account needs; secrets stay SecretStr so they never print."""
+
+    model_config = ConfigDict(extra="forbid", hide_input_in_errors=True)
 
     base_url: str | None = STRIPE_BASE_URL
     api_key: SecretStr
