@@ -72,7 +72,8 @@ def _row(op: Any) -> tuple[str, str, str, str] | None:
             "conflict",
             op.winner,
             f"{op.left_id} ↔ {op.right_id}",
-            f"{op.field}: kept {_short(op.value, 20)}, lost {_short(op.losing_value, 20)} ({op.rule})",
+            f"{op.field.replace('|', ' ↔ ')}: kept {_short(op.value, 20)}, "
+            f"lost {_short(op.losing_value, 20)} ({op.rule})",
         )
     if isinstance(op, LinkOnly) and op.new:
         return ("link", "both", f"{op.link.left_id} ↔ {op.link.right_id}", "matched")
