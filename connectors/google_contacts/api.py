@@ -88,8 +88,10 @@ class PeopleApi:
             context,
         )
         common: dict[str, Any] = {"base_url": settings.api_url, "auth": self.auth, "timeout": timeout}
-        self._reads = httpx.AsyncClient(transport=transport(settings.read_requests_per_minute, 4), **common)
-        self._writes = httpx.AsyncClient(transport=transport(settings.write_requests_per_minute, 1), **common)
+        self.read_transport = transport(settings.read_requests_per_minute, 4)
+        self.write_transport = transport(settings.write_requests_per_minute, 1)
+        self._reads = httpx.AsyncClient(transport=self.read_transport, **common)
+        self._writes = httpx.AsyncClient(transport=self.write_transport, **common)
         self.mutations = asyncio.Lock()
 
     def __repr__(self) -> str:

@@ -51,7 +51,8 @@ def check(value: Any, schema: Json, path: str = "$", request: bool = False) -> l
     if kind == "array":
         if not isinstance(value, list):
             return [f"{path}: expected an array, got {type(value).__name__}"]
-        return [e for i, item in enumerate(value) for e in check(item, schema.get("items", {}), f"{path}[{i}]", request)]
+        items = schema.get("items", {})
+        return [e for i, item in enumerate(value) for e in check(item, items, f"{path}[{i}]", request)]
     if not _SCALARS.get(kind, lambda _v: True)(value):
         return [f"{path}: expected {kind}, got {type(value).__name__}"]
     if "enum" in schema and value not in schema["enum"]:

@@ -31,7 +31,9 @@ def test_tag_creates_the_label_on_first_use_only(sandbox: GoogleContactsSandbox,
     assert sandbox.tags_of(first) == sandbox.tags_of(second) == {"Customers"}
 
 
-def test_label_made_elsewhere_meanwhile_is_found_after_409(sandbox: GoogleContactsSandbox, make_connector: Make) -> None:
+def test_label_made_elsewhere_meanwhile_is_found_after_409(
+    sandbox: GoogleContactsSandbox, make_connector: Make
+) -> None:
     record_id = sandbox.add_record({"givenName": "Ada", "email": "ada@example.com"})
     sandbox.before_next_write(lambda: sandbox.create_group("Customers"))
 
