@@ -293,7 +293,7 @@ class _Planner:
             for record in unlinked[side]:
                 groups[match_key(record.get(self.d.match_fields[side]))].append(record)
             for key, records in groups.items():
-                for record in self._dedupe(side, key, records):
+                for record in self._dedupe(side, key, records, candidates[side]):
                     if record.id not in self.claimed[side]:
                         self._place(side, record, key, candidates[other(side)])
 
@@ -308,30 +308,19 @@ class _Planner:
                 index[key].append(record)
         return index
 
-    def _dedupe(self, side: Side, key: str | None, records: list[Record]) -> list[Record]:
-        if key is None or len(records) == 1:
-            return records
-        merged = {**self.d.index[side], **self.d.changes[side]}
-        everyone = [
-            r
-            for r in merged.values()
-            if r.id not in self.by_id[side] and not r.deleted and match_key(r.get(self.d.match_fields[side])) == key
-        ]
+    def _dedupe(self, side: Side, key: str | None, records: list[Record], own: dict[str, list[Record]]) -> list[Record]:
+        """The records of one match key that may take part: all of them unless several share it."""
+        everyone = own.get(key, []) if key is not None else []
         if len(everyone) <= 1:
             return records
         if self.d.on_duplicate == "link_oldest":
-            return [_oldest(everyone)] if _oldest(everyone).id in {r.id for r in records} else []
+            oldest = _oldest(everyone)
+            return [oldest] if oldest.id in {r.id for r in records} else []
         ids = ", ".join(sorted(r.id for r in everyone))
+        field = self.d.match_fields[side]
         for record in records:
-            self.emit(
-                Skip(
-                    side,
-                    record.id,
-                    f"{len(everyone)} {side} records share {self.d.match_fields[side]} "
-                    f"{key!r} ({ids}); on_duplicate: skip",
-                )
-            )
-            self.claimed[side].add(record.id)
+            reason = f"{len(everyone)} {side} records share {field} {key!r} ({ids}); on_duplicate: skip"
+            self.emit(Skip(side, record.id, reason))
         return []
 
     def _place(self, side: Side, record: Record, key: str | None, candidates: dict[str, list[Record]]) -> None:
