@@ -117,9 +117,7 @@ class Writer:
                 people.write_body(pending.person, pending.groups),
                 params={"personFields": READ_MASK},
             )
-        except GoogleApiError as error:
-            if error.code != 400:
-                raise
+        except (GoogleApiError, httpx.HTTPError) as error:
             return Outcome(error=failure(error))
         return Outcome(person=person)
 
@@ -193,6 +191,13 @@ class Writer:
         return True
 
     async def _update_one(self, pending: Pending) -> Outcome:
+        """One record's update; whatever goes wrong fails this record alone."""
+        try:
+            return await self._update_with_etag(pending)
+        except (GoogleApiError, httpx.HTTPError, people.FieldError) as error:
+            return Outcome(error=failure(error))
+
+    async def _update_with_etag(self, pending: Pending) -> Outcome:
         """updateContact with the etag read; on an etag conflict read, merge and send once more."""
         for attempt in range(2):
             try:
@@ -204,7 +209,7 @@ class Writer:
                 )
             except GoogleApiError as error:
                 if not (error.is_conflict and attempt == 0):
-                    return Outcome(error=failure(error)) if error.code in (400, 404) else _reraise(error)
+                    raise
                 fresh = await self._batch_get([pending.request.id or ""])
                 if not fresh:
                     return Outcome(error=f"contact {pending.request.id} was deleted while being updated")
@@ -231,6 +236,3 @@ def _outcome(response: Json) -> Outcome:
         return Outcome(error=f"People API error {code}: {status.get('message', 'refused')}")
     return Outcome(person=response.get("person") or {})
 
-
-def _reraise(error: GoogleApiError) -> Outcome:
-    raise error

@@ -162,3 +162,18 @@ def test_mutations_go_one_request_at_a_time(sandbox: GoogleContactsSandbox, make
     drive(make_connector(), body)
     assert sandbox.state.max_in_flight_mutations == 1
     assert all(sandbox.tags_of(rid) == {"VIP"} for rid in ids)
+
+
+def test_a_batch_google_keeps_failing_fails_each_record_with_the_reason(
+    sandbox: GoogleContactsSandbox, server: Any, make_connector: Make
+) -> None:
+    requests = [request(None, givenName=f"P{i}", email=f"p{i}@example.com") for i in range(3)]
+
+    async def body(c: GoogleContactsConnector) -> list[WriteResult]:
+        await c.get("people/c404")  # the access token is granted before the outage
+        server.knobs.faults = {"503": 1.0}
+        return await c.upsert(requests)
+
+    results = drive(make_connector(retry_attempts=2), body)
+    assert [r.key for r in results] == [r.key for r in requests]
+    assert all(not r.ok and r.error and "503" in r.error and "UNAVAILABLE" in r.error for r in results)
