@@ -1,7 +1,9 @@
 """IF conditions: data (`{all|any|not|field, op, value}`) evaluated by code, never strings run as code.
 
 `exists_on_other_side` is a field every record has: whether it is linked to,
-or matches, a record of the other side before the sync.
+or matches, a record of the other side before the sync. Field names may end
+in a JSONPath (`plans$[*].price`, see engine/rules/paths.py). `why_not`
+names the part of a condition that left a record out, for `plan`.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from typing import Any
 from engine.config.models import Condition
 from engine.hookspecs import hookimpl
 from engine.records import Record
+from engine.rules.paths import read
 
 Op = Callable[[Any, Any], bool]
 EXISTS_FIELD = "exists_on_other_side"
@@ -50,8 +53,12 @@ def _empty(actual: Any, _expected: Any = None) -> bool:
 
 
 def _equals(actual: Any, expected: Any) -> bool:
+    """Case-insensitive text equality; booleans by truth (absent is false); numbers by value (49 == "49.0")."""
     if isinstance(expected, bool) or isinstance(actual, bool):
         return bool(actual) == bool(expected) if actual is not None else expected is False
+    left, right = _number(actual), _number(expected)
+    if left is not None and right is not None:
+        return left == right
     return _text(actual) == _text(expected)
 
 
@@ -95,8 +102,31 @@ def evaluate(condition: Condition, record: Record, exists: bool, ops: Mapping[st
     if condition.not_ is not None:
         return not evaluate(condition.not_, record, exists, ops)
     assert condition.field is not None and condition.op is not None
-    actual = exists if condition.field == EXISTS_FIELD else record.get(condition.field)
-    return ops[condition.op](actual, condition.value)
+    return ops[condition.op](_actual(condition.field, record, exists), condition.value)
+
+
+def _actual(field: str, record: Record, exists: bool) -> Any:
+    return exists if field == EXISTS_FIELD else read(record, field)
+
+
+def _shown(value: Any, width: int = 60) -> str:
+    text = repr(value)
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def why_not(condition: Condition, record: Record, exists: bool, ops: Mapping[str, Op]) -> str | None:
+    """The part of `condition` that `record` fails, with the value it has; None when it matches."""
+    if evaluate(condition, record, exists, ops):
+        return None
+    if condition.all is not None:
+        failing = next(c for c in condition.all if not evaluate(c, record, exists, ops))
+        return why_not(failing, record, exists, ops)
+    if condition.any is not None:
+        return "none of (" + "; ".join(why_not(c, record, exists, ops) or describe(c) for c in condition.any) + ")"
+    if condition.not_ is not None:
+        return f"not ({describe(condition.not_)}) fails: it matches"
+    assert condition.field is not None
+    return f"{describe(condition)} fails ({condition.field} is {_shown(_actual(condition.field, record, exists))})"
 
 
 def unknown_ops(condition: Condition, ops: Mapping[str, Op]) -> list[str]:

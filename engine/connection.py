@@ -8,7 +8,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from engine.conditions import EXISTS_FIELD, describe, evaluate, fields_of, unknown_ops
+from engine.conditions import EXISTS_FIELD, fields_of, unknown_ops, why_not
 from engine.config.errors import suggest
 from engine.config.loaded import AccountSetup, LoadedConfig
 from engine.config.models import Connection, Direction, FieldMapping
@@ -17,6 +17,7 @@ from engine.mapping import Mapper, build_entries, check_entries, default_mapping
 from engine.planner.model import SIDES, Side
 from engine.plugins import Registry
 from engine.records import Record
+from engine.rules import paths
 
 Filter = Callable[[Record, bool], str | None]
 Located = tuple[tuple[str | int, ...], str]
@@ -52,7 +53,7 @@ def prepare(loaded: LoadedConfig, connection: Connection, plugins: Registry) -> 
     entries = build_entries(
         field_mappings(connection, accounts, plugins), connection.resolved_direction, plugins.transforms
     )
-    mapper = Mapper(entries, _schemas(accounts))
+    mapper = Mapper(entries, _schemas(accounts), connection.id_field)
     options = loaded.options.get(connection.name, {})
     filters = {side: _filter(connection, side, accounts[side].connector, options.get(side), plugins) for side in SIDES}
     return Prepared(connection, accounts, mapper, filters, warnings(connection, accounts))
@@ -67,9 +68,8 @@ def _filter(
         reason = connector.skip_reason(record, options)
         if reason is not None:
             return reason
-        if condition is not None and not evaluate(condition, record, exists, plugins.condition_ops):
-            return f"IF {side}: {describe(condition)} does not match"
-        return None
+        failed = None if condition is None else why_not(condition, record, exists, plugins.condition_ops)
+        return None if failed is None else f"IF {side}: {failed}"
 
     return check
 
@@ -155,7 +155,10 @@ def _condition_problems(condition: Any, side: Side, schema: FieldSchema, name: s
             )
         )
     for field_name in fields_of(condition):
-        if field_name != EXISTS_FIELD and not schema.has(field_name):
+        problem = paths.path_problem(field_name)
+        if problem is not None:
+            problems.append((("if", side), problem))
+        elif field_name != EXISTS_FIELD and not paths.known(schema, field_name):
             problems.append(
                 (
                     ("if", side),

@@ -4,7 +4,10 @@ Each mapping entry has a key. `project` turns a record of one side into
 {key: canonical value}; `render` turns canonical values back into that
 side's fields, writing only what differs from the current record. A full
 name on one side against first and last names on the other is an entry
-with one field on one side and two or three on the other.
+with one field on one side and two or three on the other. A field name may
+end in a JSONPath (`plans$[*].product_name`, engine/rules/paths.py); such a
+field is read, never written. `id_field` adds a one-way entry from the right
+record's id into that field of the left record (see the planner).
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ from engine.connector import FieldSchema
 from engine.names import join_name, split_name
 from engine.planner.model import Side
 from engine.records import Record
+from engine.rules import paths
 
 Transform = Callable[..., Any]
 
@@ -59,8 +63,15 @@ def _empty(value: Any) -> bool:
 class Mapper:
     """Pure conversion between records and canonical per-entry values."""
 
-    def __init__(self, entries: Sequence[Entry], schemas: Mapping[Side, FieldSchema]) -> None:
+    def __init__(
+        self, entries: Sequence[Entry], schemas: Mapping[Side, FieldSchema], id_field: str | None = None
+    ) -> None:
         self.entries = list(entries)
+        self.id_key: str | None = None
+        if id_field is not None:
+            id_entry = Entry(entry_key((id_field,), ("id",)), (id_field,), ("id",), Direction.RIGHT_TO_LEFT)
+            self.entries.append(id_entry)
+            self.id_key = id_entry.key
         self.by_key = {e.key: e for e in self.entries}
         self.schemas = schemas
 
@@ -76,9 +87,9 @@ class Mapper:
             else:
                 parts = tuple(str(record.get(n) or "").strip() for n in names)
             return None if not any(parts) else list(parts)
-        value = record.get(names[0])
+        value = paths.read(record, names[0])
         if entry.transform is not None:
-            value = entry.transform(value, **dict(entry.transform_args))
+            value = _transformed(entry, value)
         if isinstance(value, str):
             value = value.strip()
         return None if _empty(value) else value
@@ -89,7 +100,7 @@ class Mapper:
         effective = entry.direction if entry.direction else direction
         if not effective.writes(side):
             return False
-        return all(self.schemas[side].writable(name) for name in entry.fields(side))
+        return all(paths.writable(self.schemas[side], name) for name in entry.fields(side))
 
     def render(self, side: Side, values: Mapping[str, Any], current: Record | None) -> dict[str, Any]:
         """The fields of `side` to write so it holds `values`; only fields that differ from `current`."""
@@ -113,6 +124,15 @@ class Mapper:
             existing = current.get(names[0]) if current is not None else None
             return {names[0]: join_name(parts, existing) or None}
         return {name: part or None for name, part in zip(names, parts, strict=False)}
+
+
+def _transformed(entry: Entry, value: Any) -> Any:
+    """The transform's result; a transform that raises leaves the value as it was (a bad value fails alone)."""
+    assert entry.transform is not None
+    try:
+        return entry.transform(value, **dict(entry.transform_args))
+    except Exception:  # noqa: BLE001 - a plugin transform's error must not stop the whole plan
+        return value
 
 
 def load_pair_file(path: Path) -> list[FieldMapping]:
@@ -211,7 +231,10 @@ def check_entries(
         )
         for side, names in sides:
             for name in names:
-                if not schemas[side].has(name):
+                problem = paths.path_problem(name)
+                if problem is not None:
+                    problems.append((index, side, problem))
+                elif not paths.known(schemas[side], name):
                     have = ", ".join(schemas[side].names())
                     prefixes = ", ".join(f"{p}<key>" for p in schemas[side].custom_prefixes)
                     problems.append(
@@ -223,8 +246,15 @@ def check_entries(
                         )
                     )
         lengths = {len(sides[0][1]), len(sides[1][1])}
-        if len(lengths) > 1 and 1 not in lengths:
-            problems.append((index, "right", "a split/join entry has one field on one side and 2 or 3 on the other"))
+        if 1 not in lengths:
+            problems.append(
+                (
+                    index,
+                    "right",
+                    "a split/join entry has one field on one side and 2 or 3 on the other; "
+                    "map fields that match one to one in entries of their own",
+                )
+            )
         if max(lengths) > 3:
             problems.append((index, "right", "a name entry joins at most 3 fields (first, middle, last)"))
         if item.transform and item.transform not in transforms:

@@ -1,4 +1,4 @@
-"""The pairsync plugin entry point for Stripe: registers the connector."""
+"""The pairsync plugin entry point for Stripe: registers the connector and its plan condition operators."""
 
 from __future__ import annotations
 
@@ -7,7 +7,10 @@ from collections.abc import Callable
 from engine.connector import Connector
 from engine.hookspecs import hookimpl
 
+from .conditions import register_condition_ops
 from .connector import StripeConnector
+
+__all__ = ["register_condition_ops", "register_connectors"]
 
 
 @hookimpl

@@ -86,7 +86,7 @@ class _Planner:
                     touched[id(link)] = link
                 elif not record.deleted:
                     unlinked[side].append(record)
-        for link in self._vanished():
+        for link in [*self._vanished(), *self._ids_to_write()]:
             touched[id(link)] = link
         for link in touched.values():
             self._linked(link)
@@ -108,6 +108,16 @@ class _Planner:
             for link in self.d.links:
                 if link.id_of(side) not in present and not link.base.of(side).get(DELETED):
                     yield link
+
+    def _ids_to_write(self) -> Iterable[Link]:
+        """Links whose left record does not hold the right id in `id_field` yet (made by a create last run)."""
+        entry = self.d.mapper.by_key.get(self.d.mapper.id_key or "")
+        if entry is None:
+            return
+        for link in self.d.links:
+            left = self._current("left", link.left_id)
+            if left is not None and not left.deleted and left.get(entry.left[0]) != link.right_id:
+                yield link
 
     def _current(self, side: Side, record_id: str) -> Record | None:
         record = self.d.changes[side].get(record_id) or self.d.index[side].get(record_id)
@@ -170,6 +180,11 @@ class _Planner:
             "left": self._filter("left", left, True) is None,
             "right": self._filter("right", right, True) is None,
         }
+        pair: dict[Side, Record] = {"left": left, "right": right}
+        for side, record in pair.items():
+            reason = None if sources[side] else self._filter(side, record, True)
+            if reason is not None and record.id in self.d.changes[side]:
+                self.emit(Skip(side, record.id, f"{reason}; its changes are not synced"))
         base = Base(dict(link.base.left), dict(link.base.right))
         writes: dict[Side, dict[str, Any]] = {"left": {}, "right": {}}
         for key in self.d.mapper.by_key:
@@ -214,6 +229,8 @@ class _Planner:
         records: dict[str, Record],
     ) -> Side | None:
         """Which side's value flows across for one differing field, or None to leave both."""
+        if key == self.d.mapper.id_key:  # bookkeeping, not data: the right id always flows into id_field
+            return "right" if self.d.mapper.can_write(key, "left", self.d.direction) else None
         if new_link:
             if lv is None and can["left"]:
                 return "right"
@@ -287,21 +304,47 @@ class _Planner:
         return check(record, exists) if check else None
 
     def _match_and_create(self, unlinked: dict[Side, list[Record]]) -> None:
+        self._relink_by_id(unlinked)
         candidates = {side: self._unlinked_index(side) for side in SIDES}
         for side in SIDES:
             groups: dict[str | None, list[Record]] = defaultdict(list)
             for record in unlinked[side]:
+                if record.id in self.claimed[side]:
+                    continue
                 groups[match_key(record.get(self.d.match_fields[side]))].append(record)
             for key, records in groups.items():
                 for record in self._dedupe(side, key, records, candidates[side]):
                     if record.id not in self.claimed[side]:
                         self._place(side, record, key, candidates[other(side)])
 
+    def _relink_by_id(self, unlinked: dict[Side, list[Record]]) -> None:
+        """Links rebuilt from `id_field` (the right id kept on the left record) before matching by email,
+        so links survive a lost state store."""
+        entry = self.d.mapper.by_key.get(self.d.mapper.id_key or "")
+        if entry is None:
+            return
+        lefts = {r.id: r for r in {**self.d.index["left"], **self.d.changes["left"]}.values() if not r.deleted}
+        rights = {r.id: r for r in {**self.d.index["right"], **self.d.changes["right"]}.values() if not r.deleted}
+        pairs = {(r.id, str(r.get(entry.left[0]))) for r in unlinked["left"]}
+        wanted = {r.id for r in unlinked["right"]}
+        pairs |= {(r.id, str(r.get(entry.left[0]))) for r in lefts.values() if r.get(entry.left[0]) in wanted}
+        for left_id, right_id in sorted(pairs):
+            if left_id in lefts and right_id in rights and self._free(left_id, right_id):
+                self._link("left", lefts[left_id], rights[right_id])
+
+    def _free(self, left_id: str, right_id: str) -> bool:
+        return not (
+            left_id in self.by_id["left"]
+            or right_id in self.by_id["right"]
+            or left_id in self.claimed["left"]
+            or right_id in self.claimed["right"]
+        )
+
     def _unlinked_index(self, side: Side) -> dict[str, list[Record]]:
         index: dict[str, list[Record]] = defaultdict(list)
         merged = {**self.d.index[side], **self.d.changes[side]}
         for record in merged.values():
-            if record.id in self.by_id[side] or record.deleted:
+            if record.id in self.by_id[side] or record.id in self.claimed[side] or record.deleted:
                 continue
             key = match_key(record.get(self.d.match_fields[side]))
             if key is not None:
@@ -395,7 +438,7 @@ class _Planner:
         affected = {
             op.record_id
             for op in self.plan.operations
-            if isinstance(op, Update | Tag) and self._was_linked(op.side, op.record_id)
+            if isinstance(op, Update | Tag) and self._was_linked(op.side, op.record_id) and not self._id_only(op)
         }
         share = len(affected) / len(self.d.links)
         if len(affected) > self.d.breaker.min_records and share > self.d.breaker.max_share:
@@ -404,6 +447,10 @@ class _Planner:
                 f"({share:.0%}, above the {self.d.breaker.max_share:.0%} breaker); nothing was "
                 "written. Check the plan with `pairsync plan`, then run again with --force"
             )
+
+    def _id_only(self, op: Update | Tag) -> bool:
+        """An update that only writes `id_field`: bookkeeping the breaker does not count."""
+        return isinstance(op, Update) and self.d.mapper.id_key is not None and op.keys == (self.d.mapper.id_key,)
 
     def _was_linked(self, side: Side, record_id: str) -> bool:
         return record_id in self.by_id[side]

@@ -1,0 +1,1 @@
+"""Rule building blocks shared by mappings and conditions (JSONPath field names)."""
