@@ -1,0 +1,58 @@
+"""`python -m bench [--size N ...] [--smoke] [--json] [--only B1,B4]`: run the benchmarks and print the results."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import tempfile
+from pathlib import Path
+
+from bench import report, scenarios
+
+SMOKE_SIZE = 300
+DEFAULT_SIZE = 10_000
+
+
+def parse(argv: list[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
+    parser.add_argument("--size", type=int, action="append", help="records (repeat for several sizes)")
+    parser.add_argument("--smoke", action="store_true", help=f"a quick run at {SMOKE_SIZE} records (CI)")
+    parser.add_argument("--json", action="store_true", help="print one JSON document instead of the table")
+    parser.add_argument("--only", default="B1,B2,B3,B4", help="comma-separated benchmarks (B1-B3 run together)")
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse(sys.argv[1:] if argv is None else argv)
+    sizes = [SMOKE_SIZE] if args.smoke else (args.size or [DEFAULT_SIZE])
+    wanted = {name.strip().upper() for name in args.only.split(",")}
+    results: list[report.Result] = []
+    for size in sizes:
+        if wanted & {"B1", "B2", "B3"}:
+            with tempfile.TemporaryDirectory(prefix="pairsync-bench-") as folder:
+                results += [r for r in scenarios.b1_b2_b3(Path(folder), size) if r["id"] in wanted]
+        if "B4" in wanted:
+            results.append(scenarios.b4_listing(size))
+    across = report.b2_consistency(results)
+    if across is not None:
+        results.append(across)
+    doc = report.document(results, knobs())
+    if args.json:
+        print(json.dumps(doc, indent=2))
+    else:
+        report.print_table(doc)
+    return 0
+
+
+def knobs() -> dict[str, str]:
+    return {
+        "stripe sandbox (B1, B2)": scenarios.STRIPE_REALISTIC.describe() + " (test-mode limit)",
+        "google sandbox (B1, B2)": scenarios.GOOGLE_REALISTIC.describe() + " (90 requests/minute per user)",
+        "B3": "both sandboxes at zero latency, no rate limit; CPU of the engine's thread only",
+        "B4": f"stripe sandbox latency {scenarios.STRIPE_REALISTIC.latency_ms:g} ms, no rate limit",
+    }
+
+
+if __name__ == "__main__":
+    sys.exit(main())

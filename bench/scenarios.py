@@ -1,0 +1,246 @@
+"""B1-B4: each scenario drives the real connectors over loopback and returns plain numbers.
+
+B1 and B2 share one pair of sandboxes per size (B2 is the run after B1);
+B3 measures the engine's own CPU on the state B1 left; B4 lists customers
+through the connector and through the raw stripe SDK in the same run.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import time
+import tracemalloc
+from collections.abc import Callable
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import stripe
+
+from bench.bound import Phase, bound_seconds, pages
+from bench.harness import CONNECTION, Pair, SideKnobs
+from connectors.google_contacts.writes import BATCH_SIZE as GOOGLE_BATCH
+from connectors.stripe import StripeConnector, StripeSettings
+from connectors.stripe.pagination import PAGE_SIZE as STRIPE_PAGE
+from engine.connector import ConnectorContext
+from engine.planner.model import SIDES, Side
+from engine.planner.plan import plan
+from engine.runner import Session, SideRead
+from engine.sandbox import Knobs, SandboxServer
+
+Result = dict[str, Any]
+
+# Stripe test mode allows 25 requests/s; Google's People API 90 requests/minute per user and kind.
+STRIPE_REALISTIC = SideKnobs(latency_ms=80, rate_per_second=25, client_rate_per_second=25)
+GOOGLE_REALISTIC = SideKnobs(latency_ms=100, rate_per_second=1.5, client_rate_per_second=1.5)
+UNLIMITED = SideKnobs(latency_ms=0, rate_per_second=0, client_rate_per_second=100_000)
+CHANGES_PER_SIDE = 10
+
+
+def b1_bound(pair: Pair, count: int) -> float:
+    """Reads: Stripe's events head, subscription and customer pages; Google's empty listing. Writes: batches."""
+    subscriptions = len(pair.stripe.store.of_kind("subscription"))
+    s, g = pair.stripe_knobs, pair.google_knobs
+    stripe_requests = 1 + pages(subscriptions, STRIPE_PAGE) + pages(count, STRIPE_PAGE)
+    chain = max(pages(subscriptions, STRIPE_PAGE), pages(count, STRIPE_PAGE))
+    reads = [
+        Phase(stripe_requests, chain, s.latency_ms / 1000, s.rate_per_second),
+        Phase(2, 2, g.latency_ms / 1000, g.rate_per_second),  # token refresh, then the one page
+    ]
+    batches = pages(count, GOOGLE_BATCH)
+    writes = [Phase(batches, batches, g.latency_ms / 1000, g.rate_per_second)]
+    return bound_seconds(reads, writes)
+
+
+def _timed(call: Callable[[], Any]) -> tuple[Any, float]:
+    start = time.perf_counter()
+    value = call()
+    return value, time.perf_counter() - start
+
+
+def b1_b2_b3(folder: Path, count: int) -> list[Result]:
+    """Initial sync of `count` Stripe customers into an empty Google Contacts, the incremental run after it,
+    then the engine's own cost on the state they leave."""
+    with Pair(folder, STRIPE_REALISTIC, GOOGLE_REALISTIC, retry_wait_s=5.0, timeout_s=60.0) as pair:
+        pair.stripe.seed(count)
+        loaded = pair.load()
+        store = pair.store(loaded)
+        bound = b1_bound(pair, count)
+        report, seconds = _timed(lambda: pair.run(loaded, store))
+        summary = report.summary()
+        _require(summary["status"] == "ok" and summary["created"]["right"] == count, "B1", summary)
+        b1 = {
+            "id": "B1",
+            "name": "initial sync Stripe -> Google Contacts",
+            "size": count,
+            "seconds": round(seconds, 2),
+            "records_per_second": round(count / seconds, 1),
+            "bound_seconds": round(bound, 2),
+            "ratio_to_bound": round(seconds / bound, 3),
+            "requests": summary["requests"],
+            "target": "ratio <= 1.25",
+            "met": seconds / bound <= 1.25,
+        }
+        b2 = _incremental(pair, loaded, store, count)
+        b3 = _engine_overhead(pair, store, count)
+    return [b1, b2, b3]
+
+
+def _incremental(pair: Pair, loaded: Any, store: Any, count: int) -> Result:
+    rng = random.Random(count)
+    links = store.links(CONNECTION)
+    chosen = rng.sample(links, 2 * CHANGES_PER_SIDE)
+    for number, link in enumerate(chosen[:CHANGES_PER_SIDE]):
+        pair.stripe.update_record(link.left_id, {"phone": f"+1555010{number:04d}"})
+    for number, link in enumerate(chosen[CHANGES_PER_SIDE:]):
+        pair.google.update_record(link.right_id, {"givenName": f"Changed{number}"})
+    report, seconds = _timed(lambda: pair.run(loaded, store))
+    summary = report.summary()
+    expected = {"left": CHANGES_PER_SIDE, "right": CHANGES_PER_SIDE}
+    _require(summary["status"] == "ok" and summary["updated"] == expected, "B2", summary)
+    requests = summary["requests"]
+    return {
+        "id": "B2",
+        "name": f"incremental run after {CHANGES_PER_SIDE} changes per side",
+        "size": count,
+        "seconds": round(seconds, 2),
+        "requests": requests,
+        "target": "<= 30 requests per side, same within 20% across sizes",
+        "met": max(requests.values()) <= 30,
+    }
+
+
+def _engine_overhead(pair: Pair, store: Any, count: int) -> Result:
+    """CPU of this thread (the sandboxes run in others) for the state, mapping and planning of a full re-read."""
+    for server in pair.servers.values():
+        server.knobs.latency_ms, server.knobs.rate_limit = 0.0, 0.0
+    pair.stripe_knobs = pair.google_knobs = UNLIMITED
+    fast = pair.load()
+    session = Session(fast, fast.config.connection(CONNECTION), store)
+    reads = asyncio.run(_read_both(session))
+    records = {side: list(reads[side].changes.values()) for side in SIDES}
+    mapper = session.prepared.mapper
+    state_cpu = _cpu(lambda: _state_round_trip(store, session, records))
+    mapping_cpu = _cpu(lambda: [mapper.project(side, r) for side in SIDES for r in records[side]])
+    inputs = session.plan_input(reads, force=False)
+    planning_cpu = _cpu(lambda: plan(inputs))
+    initial = replace(inputs, links=[], index={"left": {}, "right": {}}, pending={})
+    initial_cpu = _cpu(lambda: plan(initial))
+    peak = _peak_bytes(lambda: plan(session.plan_input(reads, force=False)))
+    per = 1e6 / count
+    total = (state_cpu + planning_cpu) * per
+    return {
+        "id": "B3",
+        "name": "engine CPU per linked record (full re-read, nothing to write)",
+        "size": count,
+        "linked": len(inputs.links),
+        "state_us": round(state_cpu * per, 1),
+        "mapping_us": round(mapping_cpu * per, 1),
+        "planning_us": round(planning_cpu * per, 1),
+        "planning_initial_us": round(initial_cpu * per, 1),
+        "total_us": round(total, 1),
+        "peak_mb": round(peak / 2**20, 1),
+        "target": "<= 200 us per record, <= 300 MB (at 100,000)",
+        "met": total <= 200 and peak <= 300 * 2**20,
+        "note": "planning includes mapping (the planner projects every record)",
+    }
+
+
+async def _read_both(session: Session) -> dict[Side, SideRead]:
+    try:
+        return {side: await session.read(side, True) for side in SIDES}
+    finally:
+        await session.aclose()
+
+
+def _state_round_trip(store: Any, session: Session, records: dict[Side, list[Any]]) -> None:
+    """What a run does with the state per record: load the index and links, save them back."""
+    links = store.links(CONNECTION)
+    for side in SIDES:
+        store.seen(CONNECTION, side)
+        store.remember(CONNECTION, side, records[side], session.connection.match.left or "email")
+    store.save_links(CONNECTION, links)
+
+
+def _cpu(call: Callable[[], Any]) -> float:
+    start = time.thread_time()
+    call()
+    return time.thread_time() - start
+
+
+def _peak_bytes(call: Callable[[], Any]) -> int:
+    """Peak Python allocation while loading the state and planning (tracemalloc, this process)."""
+    tracemalloc.start()
+    try:
+        call()
+        return tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+
+
+def b4_listing(count: int) -> Result:
+    """The connector's full listing against the raw SDK's auto-pagination over the same sandbox."""
+    from connectors.stripe.sandbox import StripeSandbox
+
+    sandbox = StripeSandbox()
+    sandbox.seed(count)
+    knobs = Knobs(latency_ms=STRIPE_REALISTIC.latency_ms)
+    with SandboxServer(sandbox, knobs=knobs) as server:
+        sdk = asyncio.run(_sdk_listing(server))
+        connector = {p: asyncio.run(_connector_listing(server, p)) for p in (1, 4)}
+    _require(sdk[0] == count and all(c[0] == count for c in connector.values()), "B4", {"sdk": sdk, **connector})
+    ratio = connector[1][1] / sdk[1]
+    partitioned = connector[4][1] / sdk[1]
+    return {
+        "id": "B4",
+        "name": "listing customers: connector vs raw stripe SDK auto-pagination",
+        "size": count,
+        "sdk_seconds": round(sdk[1], 2),
+        "connector_seconds": round(connector[1][1], 2),
+        "partitioned_seconds": round(connector[4][1], 2),
+        "ratio": round(ratio, 3),
+        "ratio_partitioned": round(partitioned, 3),
+        "knobs": f"latency {STRIPE_REALISTIC.latency_ms:g} ms, no rate limit",
+        "target": "ratio <= 1.1, partitioned < 1.0",
+        "met": ratio <= 1.1 and partitioned < 1.0,
+    }
+
+
+async def _sdk_listing(server: SandboxServer) -> tuple[int, float]:
+    client = stripe.StripeClient(
+        server.sandbox.settings(server.base_url)["api_key"],
+        base_addresses={"api": server.base_url},
+        http_client=stripe.HTTPXClient(),
+        max_network_retries=0,
+    )
+    start = time.perf_counter()
+    first = await client.v1.customers.list_async({"limit": STRIPE_PAGE})
+    seen = 0
+    async for _customer in first.auto_paging_iter():
+        seen += 1
+    return seen, time.perf_counter() - start
+
+
+async def _connector_listing(server: SandboxServer, partitions: int) -> tuple[int, float]:
+    settings = StripeSettings(
+        **server.settings(), requests_per_second=100_000, partitions=partitions, max_concurrency=max(8, partitions)
+    )
+    connector = StripeConnector(settings, ConnectorContext("bench"))
+    try:
+        start = time.perf_counter()
+        seen = 0
+        async for page in connector.list(None):
+            seen += len(page.records)
+        return seen, time.perf_counter() - start
+    finally:
+        await connector.aclose()
+
+
+class BenchFailure(RuntimeError):
+    """A benchmark run that did not do its work (so its timing means nothing)."""
+
+
+def _require(condition: bool, name: str, detail: Any) -> None:
+    if not condition:
+        raise BenchFailure(f"{name} did not complete as expected: {detail}")
