@@ -61,6 +61,7 @@ class Executor:
         self.outcome = Outcome()
         self.progress = progress or (lambda _n: None)
         self.unconfirmed: dict[tuple[str, str], set[str]] = {}
+        self.uncertain: set[str] = set()
         self.gates = {
             side: asyncio.Semaphore(max(1, connectors[side].capabilities.rate_limit.max_concurrency)) for side in SIDES
         }
@@ -132,10 +133,12 @@ class Executor:
             return await call()
 
     async def _write(self, side: Side, requests: list[WriteRequest]) -> list[WriteResult]:
+        """One result per request. A batch that raised has an unknown outcome: its keys stay pending."""
         connector = self.connectors[side]
         try:
             results = await self._gated(side, lambda: connector.upsert(requests))
         except Exception as error:  # noqa: BLE001 - a failed batch fails its records, not the run
+            self.uncertain.update(r.key for r in requests)
             return [WriteResult(key=r.key, error=_error_text(error)) for r in requests]
         if len(results) != len(requests):
             return [
@@ -165,7 +168,8 @@ class Executor:
             if not result.ok or result.id is None:
                 error = result.error or "no id returned"
                 self._fail(source_side, op.source_id, f"create on {side} failed: {error}", target=side)
-                settled.append((op.key, None, error))
+                if op.key not in self.uncertain:  # it may have landed: keep the key for the next run
+                    settled.append((op.key, None, error))
                 continue
             base = Base(dict(op.base.left), dict(op.base.right))
             if result.record is not None:

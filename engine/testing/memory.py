@@ -68,7 +68,8 @@ class MemoryStore:
         self.records: dict[str, StoredRecord] = {}
         self.idempotency: dict[str, str] = {}
         self.seq = 0
-        self.fail_ids: set[str] = set()
+        self.fail_ids: set[str] = set()  # record ids or emails whose writes are refused
+        self.lose_responses = 0  # this many writes are applied, then answered with a lost connection
         self._ids = itertools.count(1)
         if path is not None and path.exists():
             self._load(path)
@@ -198,6 +199,7 @@ class MemorySettings(ConnectorSettings):
     file: str | None = None
     page_size: int = 50
     tags: bool = True
+    idempotency: bool = True
     source_of_truth: bool = False
 
 
@@ -263,7 +265,11 @@ class MemoryConnector(Connector):
 
     async def upsert(self, requests: Sequence[WriteRequest]) -> builtins.list[WriteResult]:
         self.context.count_request()
-        return [self._write(request) for request in requests]
+        results = [self._write(request) for request in requests]
+        if self.store.lose_responses > 0:
+            self.store.lose_responses -= 1
+            raise ConnectionError("connection reset after the write was applied (injected)")
+        return results
 
     def _write(self, request: WriteRequest) -> WriteResult:
         read_only = [name for name in request.fields if not self.schema.writable(name)]
@@ -271,6 +277,9 @@ class MemoryConnector(Connector):
             return WriteResult(key=request.key, error=f"fields not writable: {', '.join(sorted(read_only))}")
         if request.fields.get("email") in self.store.fail_ids or request.id in self.store.fail_ids:
             return WriteResult(key=request.key, error="rejected by the memory store (injected failure)")
+        if request.id is None and not self.settings.idempotency:
+            created = self.store.add(request.fields)
+            return WriteResult(key=request.key, id=created, record=self.store.to_record(created))
         if request.id is None:
             existing = self.store.idempotency.get(request.key)
             if existing is None:

@@ -1,0 +1,100 @@
+"""The state store on SQLite and PostgreSQL: links and bases, the record index, cursors, journal, runs, locks."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+
+from sqlalchemy import inspect
+
+from engine.planner.model import Base, Link
+from engine.records import Record
+from engine.state.store import StateStore
+
+
+def test_migrations_create_every_table(store: StateStore) -> None:
+    tables = set(inspect(store.engine).get_table_names())
+    assert {"links", "seen_records", "cursors", "journal", "runs", "run_events", "retries", "credentials",
+            "locks", "alembic_version"} <= tables
+
+
+def test_opening_twice_migrates_once(state_url: str) -> None:
+    StateStore(state_url).close()
+    again = StateStore(state_url)
+    assert again.links("x") == []
+    again.close()
+
+
+def test_links_keep_their_base_and_replace_by_either_id(store: StateStore) -> None:
+    store.save_links("c", [Link("L1", "R1", Base({"name|name": "Ada"}, {"name|name": "Ada"}))])
+    store.save_links("c", [Link("L1", "R2", Base({"name|name": "Ada K"}, {"name|name": "Ada K"}))])
+    assert store.links("c") == [Link("L1", "R2", Base({"name|name": "Ada K"}, {"name|name": "Ada K"}))]
+    assert store.links("other") == []
+
+
+def test_record_index_upserts_and_keeps_the_last_state(store: StateStore) -> None:
+    when = datetime(2026, 1, 1, tzinfo=timezone.utc)
+    store.remember("c", "left", [Record("L1", {"email": " Ada@Example.com "}, when)], "email")
+    store.remember("c", "left", [Record("L1", {"email": "ada@example.com", "name": "Ada"}, when, tags=frozenset({"x"})),
+                                 Record("L1", {"email": "ada@example.com", "name": "Ada L"}, when)], "email")
+    seen = store.seen("c", "left")
+    assert seen["L1"].fields == {"email": "ada@example.com", "name": "Ada L"}
+    assert seen["L1"].updated == when
+    assert store.count_seen("c", "left") == 1
+
+
+def test_cursors_hold_json_values(store: StateStore) -> None:
+    assert store.cursor("c", "left") is None
+    store.save_cursor("c", "left", {"token": "abc", "fields": ["names"]})
+    store.save_cursor("c", "left", {"token": "def", "fields": ["names"]})
+    assert store.cursor("c", "left") == {"token": "def", "fields": ["names"]}
+
+
+def test_the_journal_keeps_pending_intents_until_settled(store: StateStore) -> None:
+    run = store.start_run("c")
+    store.journal("c", run, [("k1", "right", "create", "L1"), ("k2", "left", "update", "L2")])
+    store.journal("c", run, [("k1", "right", "create", "L1")])  # a known key is kept, not duplicated
+    assert store.pending("c") == {("right", "create", "L1"): "k1", ("left", "update", "L2"): "k2"}
+    store.settle([("k1", "R1", None), ("k2", "L2", "HTTP 500")])
+    assert store.pending("c") == {}
+
+
+def test_runs_events_and_secrets_scrubbed(store: StateStore) -> None:
+    from engine.secrets import REDACTOR
+
+    REDACTOR.add("sk_test_supersecretvalue")
+    run = store.start_run("c", trigger="schedule")
+    store.add_events(run, [{"side": "right", "record_id": "R1", "kind": "failed",
+                            "detail": {"error": "bad key sk_test_supersecretvalue"}}])
+    store.finish_run(run, "failed", {"error": "auth sk_test_supersecretvalue"})
+    [event] = store.events(run)
+    assert event["detail"] == {"error": "bad key ***"}
+    assert store.run(run)["summary"] == {"error": "auth ***"}
+    assert store.runs("c")[0]["trigger"] == "schedule"
+
+
+def test_retries_are_replaced_each_run(store: StateStore) -> None:
+    store.set_retries("c", "left", {"L1": "boom", "L2": "boom"})
+    store.set_retries("c", "left", {"L2": "boom again"})
+    assert store.retries("c", "left") == ["L2"]
+
+
+def test_credentials_persist_across_opens(state_url: str) -> None:
+    first = StateStore(state_url)
+    first.save_credential("qb", "refresh_token", "rt-1")
+    first.save_credential("qb", "refresh_token", "rt-2")
+    first.close()
+    second = StateStore(state_url)
+    assert second.credential("qb", "refresh_token") == "rt-2"
+    second.close()
+
+
+def test_a_lock_has_one_holder_until_released_or_expired(state_url: str) -> None:
+    one, two = StateStore(state_url), StateStore(state_url)
+    assert one.acquire("run:c", "one")
+    assert not two.acquire("run:c", "two")
+    assert one.acquire("run:c", "one"), "the holder may take it again"
+    one.release("run:c", "one")
+    assert two.acquire("run:c", "two", ttl=timedelta(seconds=-1))
+    assert one.acquire("run:c", "one"), "an expired lock is taken over"
+    one.close()
+    two.close()
