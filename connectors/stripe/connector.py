@@ -104,12 +104,20 @@ class StripeConnector(Connector):
     async def _full_listing(self, note: str | None) -> AsyncIterator[Page]:
         """Every live customer; the cursor is taken first, so changes during the listing show next time."""
         cursor = await latest_cursor(self.client)
-        subscriptions = await subscriptions_by_customer(self.client)
+        partitions = self.settings.partitions
+        # Subscriptions are listed alongside the customers; the first customer page waits for them.
+        pending = asyncio.create_task(subscriptions_by_customer(self.client, partitions=partitions))
+        subscriptions: builtins.dict[str, builtins.list[builtins.dict[str, Any]]] = {}
         held: builtins.list[Record] | None = None
-        async for customers in customer_pages(self.client, self.settings.partitions):
-            if held is not None:
-                yield Page(records=held, full=True, note=note)
-            held = [self._record(c, subscriptions.get(c["id"], [])) for c in customers]
+        try:
+            async for customers in customer_pages(self.client, partitions):
+                subscriptions = subscriptions or await pending
+                if held is not None:
+                    yield Page(records=held, full=True, note=note)
+                held = [self._record(c, subscriptions.get(c["id"], [])) for c in customers]
+            subscriptions = subscriptions or await pending
+        finally:
+            pending.cancel()
         yield Page(records=held or [], cursor=cursor.to_json(), last=True, full=True, note=note)
 
     async def _changed_pages(

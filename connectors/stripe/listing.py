@@ -17,7 +17,7 @@ from typing import Any
 
 import stripe
 
-from .pagination import PAGE_SIZE, list_all, pages
+from .pagination import PAGE_SIZE, ListMethod, list_all, pages
 
 SUBSCRIPTION_EXPAND = ["data.items.data.price.product"]
 SLICES_PER_WORKER = 4
@@ -27,42 +27,48 @@ Customer = dict[str, Any]
 
 
 async def subscriptions_by_customer(
-    client: stripe.StripeClient, customer: str | None = None
+    client: stripe.StripeClient, customer: str | None = None, partitions: int = 1
 ) -> dict[str, list[dict[str, Any]]]:
     """Every subscription (all statuses) with prices and products, grouped by customer id."""
     params: dict[str, Any] = {"status": "all", "limit": PAGE_SIZE, "expand": SUBSCRIPTION_EXPAND}
     if customer:
         params["customer"] = customer
     grouped: dict[str, list[dict[str, Any]]] = defaultdict(list)
-    for subscription in await list_all(client.v1.subscriptions.list_async, params):
+    found: list[dict[str, Any]] = []
+    if partitions <= 1:
+        found = await list_all(client.v1.subscriptions.list_async, params)
+    else:
+        async for page in partitioned_pages(client.v1.subscriptions.list_async, params, partitions):
+            found.extend(page)
+    for subscription in found:
         owner = subscription.get("customer")
         grouped[str(owner.get("id") if isinstance(owner, dict) else owner)].append(subscription)
     return dict(grouped)
 
 
 def customer_pages(client: stripe.StripeClient, partitions: int) -> AsyncIterator[list[Customer]]:
+    params = {"limit": PAGE_SIZE}
     if partitions <= 1:
-        return pages(client.v1.customers.list_async, {"limit": PAGE_SIZE})
-    return partitioned_pages(client, partitions)
+        return pages(client.v1.customers.list_async, params)
+    return partitioned_pages(client.v1.customers.list_async, params, partitions)
 
 
-async def _any_created_before(client: stripe.StripeClient, timestamp: int) -> bool:
-    page = await client.v1.customers.list_async({"limit": 1, "created": {"lt": timestamp}})
-    return bool(page.data)
+async def oldest_bound(method: ListMethod, params: dict[str, Any], newest: int) -> int:
+    """A time with nothing created before it, close to the oldest object (about ten probes)."""
 
+    async def any_before(timestamp: int) -> bool:
+        return bool((await method({**params, "limit": 1, "created": {"lt": timestamp}})).data)
 
-async def oldest_bound(client: stripe.StripeClient, newest: int) -> int:
-    """A time with no customer created before it, close to the oldest customer (a few probes)."""
     span = DAY
-    while await _any_created_before(client, newest - span):
+    while await any_before(newest - span):
         if newest - span <= 0:
             return 0
-        span *= 2
-    low, high = newest - span, newest - span // 2
-    precision = max(60, span // 64)
+        span *= 4
+    low, high = newest - span, newest - span // 4
+    precision = max(60, span // 32)
     while high - low > precision:
         middle = (low + high) // 2
-        if await _any_created_before(client, middle):
+        if await any_before(middle):
             high = middle
         else:
             low = middle
@@ -75,21 +81,23 @@ def slices(low: int, high: int, count: int) -> list[tuple[int, int]]:
     return list(itertools.pairwise(bounds))
 
 
-async def partitioned_pages(client: stripe.StripeClient, partitions: int) -> AsyncIterator[list[Customer]]:
-    """Customer pages from concurrent `created` slices, in no particular order."""
-    newest_page = await client.v1.customers.list_async({"limit": 1})
+async def partitioned_pages(
+    method: ListMethod, base: dict[str, Any], partitions: int
+) -> AsyncIterator[list[Customer]]:
+    """Pages from concurrent `created` slices, in no particular order."""
+    newest_page = await method({**base, "limit": 1})
     if not newest_page.data:
         yield []
         return
     newest = int(newest_page.data[0].created)
-    low = await oldest_bound(client, newest)
+    low = await oldest_bound(method, base, newest)
     queue: asyncio.Queue[list[Customer] | BaseException | None] = asyncio.Queue(maxsize=partitions * 2)
     workers = asyncio.Semaphore(partitions)
 
     async def one_slice(start: int, end: int) -> None:
         async with workers:
-            params = {"limit": PAGE_SIZE, "created": {"gte": start, "lt": end}}
-            async for page in pages(client.v1.customers.list_async, params):
+            params = {**base, "created": {"gte": start, "lt": end}}
+            async for page in pages(method, params):
                 if page:
                     await queue.put(page)
 

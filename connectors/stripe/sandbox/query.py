@@ -49,7 +49,8 @@ def page(store: Store, items: list[dict[str, Any]], params: dict[str, Any], url:
 
     ordered = sorted(items, key=key, reverse=True)
     if "created" in params:
-        ordered = [obj for obj in ordered if created_filter(params["created"])(obj)]
+        keep = created_filter(params["created"])
+        ordered = [obj for obj in ordered if keep(obj)]
     limit = limit_of(params)
     if params.get("starting_after") and params.get("ending_before"):
         raise ApiError(400, "You may only specify one of these parameters: ending_before, starting_after.")

@@ -57,15 +57,17 @@ def seed_account(store: Store, count: int) -> None:
                 "metadata": {"segment": rng.choice(("smb", "mid", "enterprise"))},
             }
             customer = store.create_customer(params, created=now - rng.randrange(TWO_YEARS))
-            _maybe_subscribe(store, customer["id"], prices, rng.random(), rng.randrange(len(prices)))
+            _maybe_subscribe(store, customer, prices, rng.random(), rng.randrange(len(prices)))
 
 
-def _maybe_subscribe(store: Store, customer_id: str, prices: list[str], roll: float, pick: int) -> None:
+def _maybe_subscribe(store: Store, customer: dict[str, Any], prices: list[str], roll: float, pick: int) -> None:
+    """Most customers subscribe when they sign up: some on a trial, a few cancel later."""
+    customer_id = customer["id"]
     if roll < 0.3:
         return
     params: dict[str, Any] = {"customer": customer_id, "items": [{"price": prices[pick], "quantity": "1"}]}
     if roll < 0.45:
         params["trial_period_days"] = "14"
-    subscription = store.create_subscription(params)
+    subscription = store.create_subscription(params, created=customer["created"])
     if roll > 0.9:
         store.cancel_subscription(subscription["id"])

@@ -28,6 +28,7 @@ class Store:
         self.lock = threading.RLock()
         self.rng = random.Random(rng_seed)
         self.objects: dict[str, dict[str, Any]] = {}
+        self.kinds: dict[str, dict[str, dict[str, Any]]] = {}
         self.order: dict[str, int] = {}
         self.events: list[dict[str, Any]] = []
         self.clock_offset = 0
@@ -49,10 +50,11 @@ class Store:
             self._seq += 1
             self.order[obj["id"]] = self._seq
         self.objects[obj["id"]] = obj
+        self.kinds.setdefault(obj["object"], {})[obj["id"]] = obj
         return obj
 
     def of_kind(self, kind: str) -> list[dict[str, Any]]:
-        return [o for o in self.objects.values() if o.get("object") == kind]
+        return list(self.kinds.get(kind, {}).values())
 
     def get(self, kind: str, object_id: str, param: str = "id") -> dict[str, Any]:
         obj = self.objects.get(object_id)
@@ -125,7 +127,7 @@ class Store:
                 if subscription["customer"] == customer_id and subscription["status"] != "canceled":
                     self.cancel_subscription(subscription["id"])
             self.emit("customer.deleted", customer)
-            self.objects[customer_id] = {"id": customer_id, "object": "customer", "deleted": True}
+            self._put({"id": customer_id, "object": "customer", "deleted": True})
             return {"id": customer_id, "object": "customer", "deleted": True}
 
     def _live_customer(self, customer_id: str, param: str = "id") -> dict[str, Any]:
@@ -155,13 +157,14 @@ class Store:
 
     # subscriptions
 
-    def create_subscription(self, params: dict[str, Any]) -> dict[str, Any]:
+    def create_subscription(self, params: dict[str, Any], created: int | None = None) -> dict[str, Any]:
+        """A subscription; `created` backdates it (seeding only, not an API parameter)."""
         with self.lock:
             customer = self._live_customer(str(params.get("customer", "")), "customer")
             items = params.get("items") or []
             if not items:
                 raise bad_param("items", "Missing required param: items.", code="parameter_missing")
-            now = self.now()
+            now = created or self.now()
             trial_days = int(params.get("trial_period_days") or 0)
             status = "trialing" if trial_days else "active"
             sub_id = self.new_id("sub")
