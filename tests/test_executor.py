@@ -20,8 +20,9 @@ from engine.testing.memory import MemoryStore
 class Pair:
     """Two in-memory accounts joined by one connection, with state on the given URL."""
 
-    def __init__(self, folder: Path, state_url: str, right_settings: dict[str, Any] | None = None,
-                 **connection: Any) -> None:
+    def __init__(
+        self, folder: Path, state_url: str, right_settings: dict[str, Any] | None = None, **connection: Any
+    ) -> None:
         suffix = uuid.uuid4().hex
         self.names = (f"left-{suffix}", f"right-{suffix}")
         self.left = MemoryStore.named(self.names[0])

@@ -5,7 +5,7 @@ The planner does no I/O, so these tests build its input by hand and read its pla
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from itertools import count
 from typing import Any
 
@@ -18,15 +18,19 @@ from engine.planner.plan import PlanInput, plan
 from engine.records import Record
 from engine.testing.memory import MEMORY_FIELDS
 
-T0 = datetime(2026, 1, 1, tzinfo=timezone.utc)
+T0 = datetime(2026, 1, 1, tzinfo=UTC)
 EMAIL = "email|email"
 NAME = "name|name"
 PHONE = "phone|phone"
 
 
 def mapper(*extra: FieldMapping) -> Mapper:
-    entries = [FieldMapping(left="email", right="email"), FieldMapping(left="name", right="name"),
-               FieldMapping(left="phone", right="phone"), *extra]
+    entries = [
+        FieldMapping(left="email", right="email"),
+        FieldMapping(left="name", right="name"),
+        FieldMapping(left="phone", right="phone"),
+        *extra,
+    ]
     return Mapper(build_entries(entries, Direction.TWO_WAY, {}), {"left": MEMORY_FIELDS, "right": MEMORY_FIELDS})
 
 
@@ -34,8 +38,14 @@ def rec(record_id: str, minutes: int = 0, **fields: Any) -> Record:
     deleted = fields.pop("deleted", False)
     tags = frozenset(fields.pop("tags", ()))
     unsubscribed = fields.pop("unsubscribed", False)
-    return Record(record_id, fields, updated=T0 + timedelta(minutes=minutes), deleted=deleted, tags=tags,
-                  unsubscribed=unsubscribed)
+    return Record(
+        record_id,
+        fields,
+        updated=T0 + timedelta(minutes=minutes),
+        deleted=deleted,
+        tags=tags,
+        unsubscribed=unsubscribed,
+    )
 
 
 def synced(left_id: str, right_id: str, **values: Any) -> Link:
@@ -71,57 +81,75 @@ def writes(result: Plan) -> list[tuple[str, str, str, dict[str, Any]]]:
 
 CASES = [
     pytest.param(
-        [rec("L1", email="ada@example.com", name="Ada")], [], [],
+        [rec("L1", email="ada@example.com", name="Ada")],
+        [],
+        [],
         [("create", "right", "L1", {"email": "ada@example.com", "name": "Ada"})],
         id="a record only on the left is created on the right",
     ),
     pytest.param(
-        [], [rec("R1", email="ada@example.com", name="Ada")], [],
+        [],
+        [rec("R1", email="ada@example.com", name="Ada")],
+        [],
         [("create", "left", "R1", {"email": "ada@example.com", "name": "Ada"})],
         id="a record only on the right is created on the left",
     ),
     pytest.param(
-        [rec("L1", email=" ada@example.com ", name="Ada")], [rec("R1", email="ada@example.com", name="Ada")], [],
+        [rec("L1", email=" ada@example.com ", name="Ada")],
+        [rec("R1", email="ada@example.com", name="Ada")],
+        [],
         [],
         id="values are compared trimmed: equal values need no write",
     ),
     pytest.param(
-        [rec("L1", email="Ada@Example.COM", name="Ada")], [rec("R1", email="ada@example.com", phone="+1")], [],
-        [("update", "left", "L1", {"phone": "+1"}), ("update", "right", "R1", {"name": "Ada", "email": "Ada@Example.COM"})],
+        [rec("L1", email="Ada@Example.COM", name="Ada")],
+        [rec("R1", email="ada@example.com", phone="+1")],
+        [],
+        [
+            ("update", "left", "L1", {"phone": "+1"}),
+            ("update", "right", "R1", {"name": "Ada", "email": "Ada@Example.COM"}),
+        ],
         id="matching is case-insensitive; when times tie the left value is kept",
     ),
     pytest.param(
-        [rec("L1", email="ada@example.com", name="Ada")], [rec("R1", email="ada@example.com", phone="+1555")], [],
+        [rec("L1", email="ada@example.com", name="Ada")],
+        [rec("R1", email="ada@example.com", phone="+1555")],
+        [],
         [("update", "left", "L1", {"phone": "+1555"}), ("update", "right", "R1", {"name": "Ada"})],
         id="a new link fills each side's empty fields from the other",
     ),
     pytest.param(
-        [rec("L1", email="ada@example.com", name="Ada King")], [rec("R1", email="ada@example.com", name="Ada")],
+        [rec("L1", email="ada@example.com", name="Ada King")],
+        [rec("R1", email="ada@example.com", name="Ada")],
         [synced("L1", "R1", email="ada@example.com", name="Ada")],
         [("update", "right", "R1", {"name": "Ada King"})],
         id="a field changed on the left flows right",
     ),
     pytest.param(
-        [rec("L1", email="ada@example.com", name="Ada")], [rec("R1", email="ada@example.com", name="Ada K")],
+        [rec("L1", email="ada@example.com", name="Ada")],
+        [rec("R1", email="ada@example.com", name="Ada K")],
         [synced("L1", "R1", email="ada@example.com", name="Ada")],
         [("update", "left", "L1", {"name": "Ada K"})],
         id="a field changed on the right flows left",
     ),
     pytest.param(
-        [rec("L1", email="ada@example.com", name="Ada")], [rec("R1", email="ada@example.com", name="Ada")],
+        [rec("L1", email="ada@example.com", name="Ada")],
+        [rec("R1", email="ada@example.com", name="Ada")],
         [synced("L1", "R1", email="ada@example.com", name="Ada")],
         [],
         id="nothing changed since the base: nothing to write (echo suppression)",
     ),
     pytest.param(
-        [rec("L1", 5, email="ada@example.com", name="Left")], [rec("R1", 9, email="ada@example.com", name="Right")],
+        [rec("L1", 5, email="ada@example.com", name="Left")],
+        [rec("R1", 9, email="ada@example.com", name="Right")],
         [synced("L1", "R1", email="ada@example.com", name="Ada")],
         [("update", "left", "L1", {"name": "Right"})],
         id="changed on both sides: the newest change wins",
     ),
     pytest.param(
         [rec("L1", email="ada@example.com", name="Ada"), rec("L2", email="ADA@example.com", name="Ada 2")],
-        [rec("R1", email="ada@example.com")], [],
+        [rec("R1", email="ada@example.com")],
+        [],
         [],
         id="two left records share an email: skipped, nothing created or linked",
     ),
@@ -139,8 +167,12 @@ def test_two_way_cases(left: list[Record], right: list[Record], links: list[Link
 )
 def test_conflict_rule_chooses_the_winner_and_keeps_the_loser(conflict: str, winner_value: str) -> None:
     link = synced("L1", "R1", email="ada@example.com", name="Ada")
-    result = run_plan([rec("L1", 5, email="ada@example.com", name="Left")],
-                      [rec("R1", 9, email="ada@example.com", name="Right")], [link], conflict=conflict)
+    result = run_plan(
+        [rec("L1", 5, email="ada@example.com", name="Left")],
+        [rec("R1", 9, email="ada@example.com", name="Right")],
+        [link],
+        conflict=conflict,
+    )
     [found] = result.of(Conflict)
     assert found.value == winner_value
     assert found.losing_value == ({"Left", "Right"} - {winner_value}).pop()
@@ -148,34 +180,49 @@ def test_conflict_rule_chooses_the_winner_and_keeps_the_loser(conflict: str, win
 
 @pytest.mark.parametrize(
     ("direction", "expected_sides"),
-    [(Direction.TWO_WAY, {"left", "right"}), (Direction.LEFT_TO_RIGHT, {"right"}),
-     (Direction.RIGHT_TO_LEFT, {"left"})],
+    [(Direction.TWO_WAY, {"left", "right"}), (Direction.LEFT_TO_RIGHT, {"right"}), (Direction.RIGHT_TO_LEFT, {"left"})],
 )
 def test_direction_limits_which_side_is_written(direction: Direction, expected_sides: set[str]) -> None:
     left = [rec("L1", email="a@example.com", name="A"), rec("L2", email="ada@example.com", name="Ada King")]
     right = [rec("R9", email="b@example.com", name="B"), rec("R1", email="ada@example.com", name="Ada K")]
     link = synced("L2", "R1", email="ada@example.com", name="Ada")
-    result = run_plan(left, right, [link], direction=direction, mapper=Mapper(
-        build_entries([FieldMapping(left="email", right="email"), FieldMapping(left="name", right="name")],
-                      direction, {}), {"left": MEMORY_FIELDS, "right": MEMORY_FIELDS}))
+    result = run_plan(
+        left,
+        right,
+        [link],
+        direction=direction,
+        mapper=Mapper(
+            build_entries(
+                [FieldMapping(left="email", right="email"), FieldMapping(left="name", right="name")], direction, {}
+            ),
+            {"left": MEMORY_FIELDS, "right": MEMORY_FIELDS},
+        ),
+    )
     assert {side for _, side, _, _ in writes(result)} == expected_sides
 
 
 def test_one_way_conflict_keeps_the_source_value() -> None:
     link = synced("L1", "R1", email="ada@example.com", name="Ada")
     entries = build_entries([FieldMapping(left="name", right="name")], Direction.LEFT_TO_RIGHT, {})
-    result = run_plan([rec("L1", 1, email="ada@example.com", name="Left")],
-                      [rec("R1", 9, email="ada@example.com", name="Right")], [link],
-                      direction=Direction.LEFT_TO_RIGHT,
-                      mapper=Mapper(entries, {"left": MEMORY_FIELDS, "right": MEMORY_FIELDS}))
+    result = run_plan(
+        [rec("L1", 1, email="ada@example.com", name="Left")],
+        [rec("R1", 9, email="ada@example.com", name="Right")],
+        [link],
+        direction=Direction.LEFT_TO_RIGHT,
+        mapper=Mapper(entries, {"left": MEMORY_FIELDS, "right": MEMORY_FIELDS}),
+    )
     assert writes(result) == [("update", "right", "R1", {"name": "Left"})]
 
 
 def test_per_field_direction_overrides_the_connection() -> None:
     custom = mapper(FieldMapping(left="company", right="company", direction=Direction.RIGHT_TO_LEFT))
     link = synced("L1", "R1", email="ada@example.com", company="Old")
-    result = run_plan([rec("L1", email="ada@example.com", company="Left Co")],
-                      [rec("R1", email="ada@example.com", company="Old")], [link], mapper=custom)
+    result = run_plan(
+        [rec("L1", email="ada@example.com", company="Left Co")],
+        [rec("R1", email="ada@example.com", company="Old")],
+        [link],
+        mapper=custom,
+    )
     assert writes(result) == [], "a right-to-left field never flows left-to-right"
 
 
@@ -195,8 +242,10 @@ def test_modes(modes: dict[str, Mode], expected: set[tuple[str, str]]) -> None:
 
 
 def test_on_duplicate_link_oldest_links_the_oldest_candidate() -> None:
-    right = [rec("R2", email="ada@example.com", created="2024-05-01"), rec("R1", email="ada@example.com",
-                                                                             created="2020-01-01")]
+    right = [
+        rec("R2", email="ada@example.com", created="2024-05-01"),
+        rec("R1", email="ada@example.com", created="2020-01-01"),
+    ]
     result = run_plan([rec("L1", email="ada@example.com")], right, on_duplicate="link_oldest")
     [link] = [op for op in result.of(LinkOnly) if op.new]
     assert link.link.right_id == "R1"
@@ -213,22 +262,33 @@ def test_duplicates_are_skipped_with_the_reason() -> None:
 
 
 def test_filters_leave_records_out_with_their_reason() -> None:
-    result = run_plan([rec("L1", email="ada@example.com")], [],
-                      filters={"left": lambda record, exists: "IF left: name not_empty does not match"})
+    result = run_plan(
+        [rec("L1", email="ada@example.com")],
+        [],
+        filters={"left": lambda record, exists: "IF left: name not_empty does not match"},
+    )
     assert result.of(Skip) == [Skip("left", "L1", "IF left: name not_empty does not match")]
     assert not result.of(Create)
 
 
 def test_a_deleted_record_tags_the_linked_record_once() -> None:
     link = synced("L1", "R1", email="ada@example.com")
-    result = run_plan([rec("L1", email="ada@example.com", deleted=True)], [rec("R1", email="ada@example.com")],
-                      [link], deletions=Deletions())
+    result = run_plan(
+        [rec("L1", email="ada@example.com", deleted=True)],
+        [rec("R1", email="ada@example.com")],
+        [link],
+        deletions=Deletions(),
+    )
     [tag] = result.of(Tag)
     assert (tag.side, tag.record_id, tag.tag, tag.add) == ("right", "R1", "pairsync Trash", True)
     assert tag.base is not None and tag.base.left[DELETED] is True
     marked = Link("L1", "R1", tag.base)
-    again = run_plan([rec("L1", email="ada@example.com", deleted=True)], [rec("R1", email="ada@example.com")],
-                     [marked], deletions=Deletions())
+    again = run_plan(
+        [rec("L1", email="ada@example.com", deleted=True)],
+        [rec("R1", email="ada@example.com")],
+        [marked],
+        deletions=Deletions(),
+    )
     assert not again.of(Tag), "a deletion already tagged is not tagged again"
 
 
@@ -247,8 +307,13 @@ def test_deletions_are_not_inferred_from_an_incomplete_listing() -> None:
 
 def test_deletion_tags_are_skipped_with_a_reason_where_the_other_side_has_no_tags() -> None:
     link = synced("L1", "R1", email="ada@example.com")
-    result = run_plan([rec("L1", deleted=True)], [rec("R1", email="ada@example.com")], [link],
-                      deletions=Deletions(), tags_supported={"left": True, "right": False})
+    result = run_plan(
+        [rec("L1", deleted=True)],
+        [rec("R1", email="ada@example.com")],
+        [link],
+        deletions=Deletions(),
+        tags_supported={"left": True, "right": False},
+    )
     [skip] = result.of(Skip)
     assert "cannot take tags" in skip.reason
     assert not result.of(Tag)
@@ -256,12 +321,19 @@ def test_deletion_tags_are_skipped_with_a_reason_where_the_other_side_has_no_tag
 
 def test_an_unsubscribe_becomes_the_unsubscribe_tag() -> None:
     link = synced("L1", "R1", email="ada@example.com")
-    result = run_plan([rec("L1", email="ada@example.com", unsubscribed=True)],
-                      [rec("R1", email="ada@example.com")], [link], unsubscribes=Unsubscribes())
+    result = run_plan(
+        [rec("L1", email="ada@example.com", unsubscribed=True)],
+        [rec("R1", email="ada@example.com")],
+        [link],
+        unsubscribes=Unsubscribes(),
+    )
     assert [(t.side, t.tag) for t in result.of(Tag)] == [("right", "pairsync Unsubscribes")]
-    tagged = run_plan([rec("L1", email="ada@example.com", unsubscribed=True)],
-                      [rec("R1", email="ada@example.com", tags={"pairsync Unsubscribes"})], [link],
-                      unsubscribes=Unsubscribes())
+    tagged = run_plan(
+        [rec("L1", email="ada@example.com", unsubscribed=True)],
+        [rec("R1", email="ada@example.com", tags={"pairsync Unsubscribes"})],
+        [link],
+        unsubscribes=Unsubscribes(),
+    )
     assert not tagged.of(Tag), "already tagged: nothing to do"
 
 
@@ -311,25 +383,39 @@ def test_a_pending_create_that_landed_is_linked_not_created_again() -> None:
 
 def test_the_update_carries_old_values_for_the_plan_table() -> None:
     link = synced("L1", "R1", email="ada@example.com", name="Ada")
-    result = run_plan([rec("L1", email="ada@example.com", name="Ada King")],
-                      [rec("R1", email="ada@example.com", name="Ada")], [link])
+    result = run_plan(
+        [rec("L1", email="ada@example.com", name="Ada King")], [rec("R1", email="ada@example.com", name="Ada")], [link]
+    )
     [update] = result.of(Update)
     assert update.old == {"name": "Ada"}
     assert update.keys == (NAME,)
 
 
 def test_name_split_and_join_between_a_full_name_and_first_and_last() -> None:
-    names = Mapper(build_entries([FieldMapping(left="email", right="email"),
-                                  FieldMapping(left="name", right=["first_name", "last_name"])], Direction.TWO_WAY, {}),
-                   {"left": MEMORY_FIELDS, "right": MEMORY_FIELDS})
+    names = Mapper(
+        build_entries(
+            [FieldMapping(left="email", right="email"), FieldMapping(left="name", right=["first_name", "last_name"])],
+            Direction.TWO_WAY,
+            {},
+        ),
+        {"left": MEMORY_FIELDS, "right": MEMORY_FIELDS},
+    )
     created = run_plan([rec("L1", email="l@example.com", name="Ludwig van Beethoven")], [], mapper=names)
-    assert created.of(Create)[0].fields == {"email": "l@example.com", "first_name": "Ludwig",
-                                            "last_name": "van Beethoven"}
+    assert created.of(Create)[0].fields == {
+        "email": "l@example.com",
+        "first_name": "Ludwig",
+        "last_name": "van Beethoven",
+    }
     key = "name|first_name+last_name"
-    base = Base({EMAIL: "ada@example.com", key: ["Ada", "Lovelace"]}, {EMAIL: "ada@example.com",
-                                                                     key: ["Ada", "Lovelace"]})
-    result = run_plan([rec("L1", email="ada@example.com", name="Dr. Ada Lovelace Jr.")],
-                      [rec("R1", email="ada@example.com", first_name="Ada", last_name="King")],
-                      [Link("L1", "R1", base)], mapper=names)
-    assert writes(result) == [("update", "left", "L1", {"name": "Dr. Ada King Jr."})], \
+    base = Base(
+        {EMAIL: "ada@example.com", key: ["Ada", "Lovelace"]}, {EMAIL: "ada@example.com", key: ["Ada", "Lovelace"]}
+    )
+    result = run_plan(
+        [rec("L1", email="ada@example.com", name="Dr. Ada Lovelace Jr.")],
+        [rec("R1", email="ada@example.com", first_name="Ada", last_name="King")],
+        [Link("L1", "R1", base)],
+        mapper=names,
+    )
+    assert writes(result) == [("update", "left", "L1", {"name": "Dr. Ada King Jr."})], (
         "only the last name changes; title and suffix stay"
+    )

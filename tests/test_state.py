@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import inspect
 
@@ -13,8 +13,18 @@ from engine.state.store import StateStore
 
 def test_migrations_create_every_table(store: StateStore) -> None:
     tables = set(inspect(store.engine).get_table_names())
-    assert {"links", "seen_records", "cursors", "journal", "runs", "run_events", "retries", "credentials",
-            "locks", "alembic_version"} <= tables
+    assert {
+        "links",
+        "seen_records",
+        "cursors",
+        "journal",
+        "runs",
+        "run_events",
+        "retries",
+        "credentials",
+        "locks",
+        "alembic_version",
+    } <= tables
 
 
 def test_opening_twice_migrates_once(state_url: str) -> None:
@@ -32,10 +42,17 @@ def test_links_keep_their_base_and_replace_by_either_id(store: StateStore) -> No
 
 
 def test_record_index_upserts_and_keeps_the_last_state(store: StateStore) -> None:
-    when = datetime(2026, 1, 1, tzinfo=timezone.utc)
+    when = datetime(2026, 1, 1, tzinfo=UTC)
     store.remember("c", "left", [Record("L1", {"email": " Ada@Example.com "}, when)], "email")
-    store.remember("c", "left", [Record("L1", {"email": "ada@example.com", "name": "Ada"}, when, tags=frozenset({"x"})),
-                                 Record("L1", {"email": "ada@example.com", "name": "Ada L"}, when)], "email")
+    store.remember(
+        "c",
+        "left",
+        [
+            Record("L1", {"email": "ada@example.com", "name": "Ada"}, when, tags=frozenset({"x"})),
+            Record("L1", {"email": "ada@example.com", "name": "Ada L"}, when),
+        ],
+        "email",
+    )
     seen = store.seen("c", "left")
     assert seen["L1"].fields == {"email": "ada@example.com", "name": "Ada L"}
     assert seen["L1"].updated == when
@@ -63,8 +80,17 @@ def test_runs_events_and_secrets_scrubbed(store: StateStore) -> None:
 
     REDACTOR.add("sk_test_supersecretvalue")
     run = store.start_run("c", trigger="schedule")
-    store.add_events(run, [{"side": "right", "record_id": "R1", "kind": "failed",
-                            "detail": {"error": "bad key sk_test_supersecretvalue"}}])
+    store.add_events(
+        run,
+        [
+            {
+                "side": "right",
+                "record_id": "R1",
+                "kind": "failed",
+                "detail": {"error": "bad key sk_test_supersecretvalue"},
+            }
+        ],
+    )
     store.finish_run(run, "failed", {"error": "auth sk_test_supersecretvalue"})
     [event] = store.events(run)
     assert event["detail"] == {"error": "bad key ***"}

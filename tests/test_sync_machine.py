@@ -17,7 +17,7 @@ from typing import Any
 import yaml
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
-from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
+from hypothesis.stateful import RuleBasedStateMachine, precondition, rule
 
 from engine.config import load_config
 from engine.runner import plan_connection, run_connection
@@ -47,9 +47,18 @@ class SyncMachine(RuleBasedStateMachine):
                 "a": {"connector": "memory", "settings": {"store": f"left-{suffix}", "page_size": 3}},
                 "b": {"connector": "memory", "settings": {"store": f"right-{suffix}", "page_size": 3}},
             },
-            "connections": [{"name": "machine", "left": "a", "right": "b", "direction": self.direction,
-                             "mapping": {"defaults": False, "fields": [
-                                 {"left": "email", "right": "email"}, *[{"left": f, "right": f} for f in FIELDS]]}}],
+            "connections": [
+                {
+                    "name": "machine",
+                    "left": "a",
+                    "right": "b",
+                    "direction": self.direction,
+                    "mapping": {
+                        "defaults": False,
+                        "fields": [{"left": "email", "right": "email"}, *[{"left": f, "right": f} for f in FIELDS]],
+                    },
+                }
+            ],
         }
         path = self.folder / "sync.yaml"
         path.write_text(yaml.safe_dump(config))
@@ -92,7 +101,7 @@ class SyncMachine(RuleBasedStateMachine):
         self.runs += 1
         self.check_one_way(before)
         again = asyncio.run(plan_connection(self.loaded, connection, self.store))
-        assert again.plan.writes() == 0, [op for op in again.plan.operations]
+        assert again.plan.writes() == 0, list(again.plan.operations)
         self.check_converged()
 
     def check_one_way(self, before: dict[str, dict[str, Any]]) -> None:
@@ -136,8 +145,9 @@ class OneWayMachine(SyncMachine):
                     assert (left.fields.get(field) or None) == (right.fields.get(field) or None), field
 
 
-MACHINE_SETTINGS = settings(max_examples=40, stateful_step_count=12, deadline=None,
-                            suppress_health_check=[HealthCheck.too_slow])
+MACHINE_SETTINGS = settings(
+    max_examples=40, stateful_step_count=12, deadline=None, suppress_health_check=[HealthCheck.too_slow]
+)
 TestTwoWaySync = SyncMachine.TestCase
 TestTwoWaySync.settings = MACHINE_SETTINGS
 TestOneWaySync = OneWayMachine.TestCase
