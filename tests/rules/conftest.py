@@ -32,7 +32,10 @@ class Sync:
             side: {"connector": "memory", "settings": {"store": self.names[side], **account_settings.get(side, {})}}
             for side in ("left", "right")
         }
-        self.config = {"accounts": accounts, "connections": [{"name": "c", "left": "left", "right": "right", **connection}]}
+        self.config = {
+            "accounts": accounts,
+            "connections": [{"name": "c", "left": "left", "right": "right", **connection}],
+        }
         self.path = tmp_path / "pairsync.yaml"
         self.path.write_text(yaml.safe_dump(self.config, allow_unicode=True))
         self.loaded: LoadedConfig = load_config(self.path)

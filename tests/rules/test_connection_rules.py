@@ -37,7 +37,10 @@ def test_a_disabled_entry_is_not_synced_and_the_rest_are(make_sync: Any) -> None
 
 
 def test_entry_direction_overrides_the_connection(make_sync: Any) -> None:
-    fields = [{"left": "email", "right": "email"}, {"left": "company", "right": "company", "direction": "left-to-right"}]
+    fields = [
+        {"left": "email", "right": "email"},
+        {"left": "company", "right": "company", "direction": "left-to-right"},
+    ]
     sync = make_sync({"mapping": {"defaults": False, "fields": fields}})
     a = sync.left.add({"email": "a@x.io", "company": "Acme"})
     sync.run()
@@ -152,7 +155,9 @@ def test_exists_on_other_side(make_sync: Any, value: bool) -> None:
 
 
 def test_then_actions_tag_and_set_fields_when_writing(make_sync: Any) -> None:
-    then = {"right": [{"add_tag": "from left"}, {"remove_tag": "lead"}, {"set_field": "description", "value": "synced"}]}
+    then = {
+        "right": [{"add_tag": "from left"}, {"remove_tag": "lead"}, {"set_field": "description", "value": "synced"}]
+    }
     sync = make_sync({"then": then})
     a = sync.left.add({"email": "a@x.io", "name": "Ada"})
     b = sync.left.add({"email": "b@x.io", "name": "Bob"})
@@ -214,3 +219,35 @@ def test_switched_off_deletions_leave_the_other_record_alone(make_sync: Any) -> 
     report = sync.run()
     assert report.summary()["tagged"] == {"left": 0, "right": 0}
     assert all(not r.tags for r in sync.right.live().values())
+
+
+def test_id_field_is_written_when_links_are_made(make_sync: Any) -> None:
+    sync = make_sync({"id_field": "custom.right_id"})
+    matched = sync.left.add({"email": "a@x.io"})
+    match = sync.right.add({"email": "a@x.io"})
+    created_from = sync.right.add({"email": "b@x.io"})
+    pushed = sync.left.add({"email": "c@x.io"})
+    sync.run()
+    sync.run()
+    pushed_to = next(rid for rid, r in sync.right.live().items() if r.fields["email"] == "c@x.io")
+    ids = {r["email"]: r.get("custom.right_id") for r in sync.fields("left")}
+    assert ids == {"a@x.io": match, "b@x.io": created_from, "c@x.io": pushed_to}
+    assert sync.run().summary()["updated"] == {"left": 0, "right": 0}
+    assert {matched, pushed} <= set(sync.left.live())
+
+
+def test_id_field_rebuilds_links_after_the_state_is_lost(make_sync: Any) -> None:
+    sync = make_sync({"id_field": "custom.right_id"})
+    for n in range(3):
+        sync.left.add({"email": f"p{n}@x.io", "name": f"Person {n}"})
+    sync.run()
+    sync.run()
+    right_ids = sorted(sync.right.live())
+    for rid in right_ids:  # emails now differ, so matching by email alone would create duplicates
+        sync.right.edit(rid, {"email": f"changed-{rid}@x.io"})
+    sync.lose_state()
+    report = sync.run()
+    assert report.summary()["created"] == {"left": 0, "right": 0}
+    assert report.summary()["linked"] == 3
+    assert sorted(sync.right.live()) == right_ids
+    assert len(sync.left.live()) == 3
