@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 import socket
 import uuid
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -26,6 +26,8 @@ from engine.secrets import REDACTOR
 from engine.state.store import StateStore
 
 Progress = Callable[[int], None]
+Reader = Callable[["Session", Side], Awaitable["SideRead"]]
+"""How a run reads one side; the default is the change feed (`Session.read`), a targeted sync reads named ids."""
 
 
 @dataclass
@@ -190,6 +192,7 @@ async def run_connection(
     force: bool = False,
     trigger: str = "cli",
     progress: Progress | None = None,
+    reader: Reader | None = None,
 ) -> Report:
     holder = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
     lock = f"run:{connection.name}"
@@ -198,7 +201,7 @@ async def run_connection(
             connection.name, "busy", Plan(connection.name), error="another run of this connection is in progress"
         )
     try:
-        return await _run_locked(loaded, connection, store, full, force, trigger, progress)
+        return await _run_locked(loaded, connection, store, full, force, trigger, progress, reader)
     finally:
         store.release(lock, holder)
 
@@ -211,12 +214,13 @@ async def _run_locked(
     force: bool,
     trigger: str,
     progress: Progress | None,
+    reader: Reader | None = None,
 ) -> Report:
     name = connection.name
     run_id = store.start_run(name, trigger)
     session = Session(loaded, connection, store)
     try:
-        reads = {side: await session.read(side, full) for side in SIDES}
+        reads = {side: await (reader or _change_feed(full))(session, side) for side in SIDES}
         result = plan(session.plan_input(reads, force))
         report = Report(name, "ok", result, warnings=session.prepared.warnings, notes=_notes(reads), run_id=run_id)
         if result.blocked:
@@ -234,6 +238,13 @@ async def _run_locked(
     report.requests = session.requests()
     store.finish_run(run_id, report.status, report.summary())
     return report
+
+
+def _change_feed(full: bool) -> Reader:
+    async def read(session: Session, side: Side) -> SideRead:
+        return await session.read(side, full)
+
+    return read
 
 
 def _remember(store: StateStore, session: Session, reads: dict[Side, SideRead], outcome: Outcome) -> None:

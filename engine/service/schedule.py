@@ -1,0 +1,80 @@
+"""Connection schedules on APScheduler 3: intervals (`15m`) and 5-field cron expressions.
+
+Jobs coalesce (a backlog of missed fire times runs once), never overlap and
+run however late they are. Runs missed while the service was down are
+found from the run history at start and caught up with a single run.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from apscheduler.triggers.cron import CronTrigger
+from apscheduler.triggers.interval import IntervalTrigger
+
+_INTERVAL = re.compile(r"^(\d+)\s*([smhd])$")
+_UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}
+JOB_PREFIX = "schedule:"
+
+
+def interval_of(schedule: str) -> timedelta | None:
+    """The interval of `15m`-style schedules; None for cron expressions."""
+    found = _INTERVAL.match(schedule.strip())
+    if not found:
+        return None
+    return timedelta(**{_UNITS[found.group(2)]: int(found.group(1))})
+
+
+def trigger_for(schedule: str) -> IntervalTrigger | CronTrigger:
+    interval = interval_of(schedule)
+    if interval is not None:
+        return IntervalTrigger(seconds=max(interval.total_seconds(), 1))
+    return CronTrigger.from_crontab(schedule)
+
+
+def missed(schedule: str, last_started: datetime | None, now: datetime) -> bool:
+    """Whether a fire time passed since the last run began (never run: nothing was missed yet)."""
+    if last_started is None:
+        return False
+    interval = interval_of(schedule)
+    if interval is not None:
+        return last_started + interval <= now
+    due = CronTrigger.from_crontab(schedule).get_next_fire_time(None, last_started)
+    return due is not None and due <= now
+
+
+class Schedules:
+    """Keeps the scheduler's jobs equal to the wanted schedules; an unchanged schedule keeps its timing."""
+
+    def __init__(self, scheduler: AsyncIOScheduler, job: Callable[[str], Awaitable[Any]]) -> None:
+        self.scheduler = scheduler
+        self.job = job
+        self.current: dict[str, str] = {}
+
+    def apply(self, wanted: dict[str, str]) -> None:
+        """`wanted`: connection name -> schedule, for the connections that should run on one now."""
+        for name in [n for n in self.current if self.current[n] != wanted.get(n)]:
+            self.scheduler.remove_job(JOB_PREFIX + name)
+            del self.current[name]
+        for name, schedule in wanted.items():
+            if name not in self.current:
+                self.scheduler.add_job(
+                    self.job,
+                    trigger_for(schedule),
+                    args=[name],
+                    id=JOB_PREFIX + name,
+                    coalesce=True,
+                    max_instances=1,
+                    misfire_grace_time=None,
+                    replace_existing=True,
+                )
+                self.current[name] = schedule
+
+    def next_run(self, name: str) -> datetime | None:
+        job = self.scheduler.get_job(JOB_PREFIX + name)
+        when = getattr(job, "next_run_time", None) if job is not None else None
+        return when.astimezone(UTC) if isinstance(when, datetime) else None

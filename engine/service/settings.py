@@ -1,0 +1,69 @@
+"""How the service is tuned: read once from the environment, checked before anything listens."""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from engine.secrets import REDACTOR
+
+TOKEN_VARIABLE = "PAIRSYNC_API_TOKEN"
+
+
+class ServiceError(Exception):
+    """The service cannot start as asked (an open address without an API token)."""
+
+
+def is_loopback(host: str) -> bool:
+    """Whether `host` only accepts connections from this machine."""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+@dataclass(frozen=True)
+class ServiceSettings:
+    """Timings are seconds. `token` None means the API is open, which is allowed on loopback only."""
+
+    token: str | None = None
+    shutdown_grace: float = 20.0
+    webhook_debounce: float = 1.0
+    config_watch: float = 2.0
+    delivery_memory_hours: float = 72.0
+    max_webhook_bytes: int = 1_000_000
+
+    @classmethod
+    def from_env(cls, host: str, environ: Mapping[str, str] | None = None) -> ServiceSettings:
+        env = os.environ if environ is None else environ
+        token = env.get(TOKEN_VARIABLE) or None
+        if token is None and not is_loopback(host):
+            raise ServiceError(
+                f"serving on {host} reaches beyond this machine: set {TOKEN_VARIABLE} so the API asks for it "
+                "(or listen on 127.0.0.1)"
+            )
+        if token is not None:
+            REDACTOR.add(token)
+        return cls(
+            token=token,
+            shutdown_grace=_seconds(env, "PAIRSYNC_SHUTDOWN_GRACE", cls.shutdown_grace),
+            webhook_debounce=_seconds(env, "PAIRSYNC_WEBHOOK_DEBOUNCE", cls.webhook_debounce),
+            config_watch=_seconds(env, "PAIRSYNC_CONFIG_WATCH", cls.config_watch),
+        )
+
+
+def _seconds(env: Mapping[str, str], name: str, default: float) -> float:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ServiceError(f"{name} must be a number of seconds, not {raw!r}") from None
+    if value < 0:
+        raise ServiceError(f"{name} must not be negative")
+    return value
