@@ -22,19 +22,18 @@ def _wanted(value: Any) -> list[str]:
     return [str(item).strip() for item in items if item not in (None, "")]
 
 
-def _names_of(plan: Mapping[str, Any]) -> set[str]:
-    found = {str(plan[key]) for key in ("price", "product") if plan.get(key)}
-    if plan.get("product_name"):
-        found.add(str(plan["product_name"]).casefold())
-    return found
+def _matches(plan: Mapping[str, Any], wanted: str) -> bool:
+    ids = {str(plan[key]) for key in ("price", "product") if plan.get(key)}
+    name = str(plan.get("product_name") or "").casefold()
+    return wanted in ids or (bool(name) and wanted.casefold() == name)
 
 
 def subscribed_to(plans: Any, value: Any) -> bool:
     """Whether any live plan of the customer is one of the named prices, products or product names."""
     if not isinstance(plans, list):
         return False
-    held = set().union(*(_names_of(p) for p in plans if isinstance(p, Mapping)))
-    return any(name in held or name.casefold() in held for name in _wanted(value))
+    held = [p for p in plans if isinstance(p, Mapping)]
+    return any(_matches(plan, wanted) for plan in held for wanted in _wanted(value))
 
 
 def not_subscribed_to(plans: Any, value: Any) -> bool:
