@@ -43,7 +43,8 @@ def missed(schedule: str, last_started: datetime | None, now: datetime) -> bool:
     interval = interval_of(schedule)
     if interval is not None:
         return last_started + interval <= now
-    due = CronTrigger.from_crontab(schedule).get_next_fire_time(None, last_started)
+    after = last_started + timedelta(seconds=1)  # the fire time that started the last run is not a missed one
+    due = CronTrigger.from_crontab(schedule).get_next_fire_time(None, after)
     return due is not None and due <= now
 
 

@@ -19,12 +19,11 @@ import yaml
 
 from engine.config import load_config
 from engine.sandbox import free_port
-from engine.service import Service, ServiceSettings, build_app
+from engine.service import ServiceSettings, build_app
 from engine.testing.memory import MemoryStore
 
 ROOT = Path(__file__).resolve().parents[2]
 PAIRSYNC = str(ROOT / ".venv" / "bin" / "pairsync")
-POSTGRES_URL = "postgresql://postgres@127.0.0.1:5432/test"
 FAST = ServiceSettings(shutdown_grace=5.0, webhook_debounce=0.2, config_watch=0.2)
 
 
@@ -40,7 +39,9 @@ def wait_for(check: Callable[[], Any], timeout: float = 10.0, every: float = 0.0
     return value
 
 
-def write_config(path: Path, accounts: dict[str, Any], connections: list[dict[str, Any]], state: str | None = None) -> Path:
+def write_config(
+    path: Path, accounts: dict[str, Any], connections: list[dict[str, Any]], state: str | None = None
+) -> Path:
     data: dict[str, Any] = {"accounts": accounts, "connections": connections}
     if state:
         data["state"] = state
