@@ -1,0 +1,94 @@
+"""Shared helpers of the reliability suite: seeding both sandboxes, reading their final state, running the CLI."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import create_engine, delete, inspect
+
+from bench.harness import CONNECTION, Pair
+from engine.state.tables import Lock
+
+PAIRSYNC = str(Path(sys.executable).parent / "pairsync")
+
+
+def seed_two_way(pair: Pair, count: int) -> None:
+    """`count` people: 45% only in Stripe, 45% only in Google, 10% in both under the same email."""
+    shared = count // 10
+    only = (count - shared) // 2
+    for i in range(only):
+        pair.stripe.add_record({"name": f"Stripe Person{i}", "email": f"s{i}@example.com", "phone": f"+1555100{i:04d}"})
+    for i in range(count - shared - only):
+        pair.google.add_record(
+            {"givenName": "Google", "familyName": f"Person{i}", "email": f"g{i}@example.com", "phone": f"+1555200{i:04d}"}
+        )
+    for i in range(shared):
+        pair.stripe.add_record({"name": f"Both Person{i}", "email": f"b{i}@example.com"})
+        pair.google.add_record({"givenName": "Both", "familyName": f"Person{i}", "email": f"b{i}@example.com"})
+
+
+def stripe_state(pair: Pair) -> list[tuple[Any, ...]]:
+    return sorted((r.get("email"), r.get("name"), r.get("phone")) for r in pair.stripe.records())
+
+
+def google_state(pair: Pair) -> list[tuple[Any, ...]]:
+    return sorted(
+        (r.get("email"), r.get("givenName"), r.get("familyName"), r.get("phone")) for r in pair.google.records()
+    )
+
+
+def duplicates(state: list[tuple[Any, ...]]) -> dict[Any, int]:
+    """Emails held by more than one record of a side."""
+    return {email: n for email, n in Counter(row[0] for row in state).items() if n > 1}
+
+
+def cli_env(pair: Pair) -> dict[str, str]:
+    return {**os.environ, **pair.secrets(), "COLUMNS": "200"}
+
+
+def start_run(pair: Pair, config: Path) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [PAIRSYNC, "run", str(config), "--json"],
+        env=cli_env(pair),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def run_cli(pair: Pair, config: Path, *args: str) -> tuple[int, dict[str, Any] | None, str]:
+    """One complete `pairsync run --json`: exit code, the JSON summary (None if not printed), stderr."""
+    done = subprocess.run(
+        [PAIRSYNC, "run", str(config), "--json", *args], env=cli_env(pair), capture_output=True, text=True, timeout=300
+    )
+    summary = json.loads(done.stdout) if done.stdout.strip().startswith("{") else None
+    return done.returncode, summary, done.stdout + done.stderr
+
+
+def clear_dead_lock(config: Path) -> None:
+    """Remove the run lock a SIGKILLed run left behind (see test_crash.py's xfail: the engine keeps it 30 min)."""
+    path = config.parent / ".pairsync" / "state.db"
+    if not path.exists():
+        return
+    engine = create_engine(f"sqlite:///{path}")
+    locks = Lock.__table__  # type: ignore[attr-defined]
+    try:
+        with engine.begin() as tx:
+            if inspect(tx).has_table("locks"):
+                tx.execute(delete(locks).where(locks.c.name == f"run:{CONNECTION}"))
+    finally:
+        engine.dispose()
+
+
+def summary_counts(summary: dict[str, Any]) -> dict[str, Any]:
+    return {k: summary[k] for k in ("created", "updated", "tagged", "failed")}
+
+
+def dumps(value: Any) -> str:
+    return json.dumps(value, sort_keys=True, default=str)
