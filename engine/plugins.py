@@ -8,10 +8,10 @@ connectors with one name are an error that names both plugins.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from functools import lru_cache
-from importlib.metadata import entry_points
+from importlib.metadata import EntryPoint, entry_points
 from pathlib import Path
 from typing import Any
 
@@ -58,10 +58,13 @@ def make_manager() -> pluggy.PluginManager:
     return manager
 
 
-def load_plugins(manager: pluggy.PluginManager, failed: dict[str, str]) -> None:
-    """Register every allowed entry point; a broken one is recorded in `failed`, not raised."""
+def load_plugins(
+    manager: pluggy.PluginManager, failed: dict[str, str], entries: Iterable[EntryPoint] | None = None
+) -> None:
+    """Register every allowed entry point (installed ones unless `entries` is given); a broken one is
+    recorded in `failed`, not raised."""
     allowed = _allowed()
-    for entry in entry_points(group=ENTRY_POINT_GROUP):
+    for entry in entry_points(group=ENTRY_POINT_GROUP) if entries is None else entries:
         if allowed is not None and entry.name not in allowed:
             continue
         try:

@@ -35,7 +35,8 @@ class ConfigError(Exception):
 def dotted(path: Path) -> str:
     text = ""
     for part in path:
-        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
+        name = str(part) if str(part).isprintable() else repr(part)  # control characters would vanish on screen
+        text += f"[{part}]" if isinstance(part, int) else (f".{name}" if text else name)
     return text
 
 
@@ -61,10 +62,13 @@ class ProblemList:
         items = error.errors()
         typed = {_data_path(i["loc"], data) for i in items if i["type"] not in _UNION_NOISE}
         for item in items:
-            if item["type"] in _UNION_NOISE and _data_path(item["loc"], data) in typed:
+            relative = _data_path(item["ctx"]["at"] if "at" in (item.get("ctx") or {}) else item["loc"], data)
+            if item["type"] in _UNION_NOISE and relative in typed:
                 continue  # the other member of a union already explains this value
-            path = (*prefix, *_data_path(item["loc"], data))
-            message = _message(item, model, path[len(prefix) :])
+            if any(len(other) > len(relative) and other[: len(relative)] == relative for other in typed):
+                continue  # a union member that fits the value's shape explains it more precisely, deeper down
+            path = (*prefix, *relative)
+            message = _message(item, model, relative)
             if (dotted(path), message) not in seen:
                 seen.add((dotted(path), message))
                 self.add(path, message)
@@ -115,28 +119,72 @@ def _message(item: Any, model: type[BaseModel], relative: Path) -> str:
         return f"expected {expected}, got {item.get('input')!r}{suggest(str(item.get('input')), options)}"
     if kind == "value_error":
         return str(ctx.get("error", item["msg"]))
-    return (
-        f"{item['msg']} (got {item.get('input')!r})"
-        if "input" in item and not isinstance(item["input"], dict)
-        else item["msg"]
-    )
+    secret = _is_secret(model, relative)
+    if kind in _EXPECTED:
+        got = "" if secret or "input" not in item else f", got {_shown(item['input'])}"
+        return f"expected {_EXPECTED[kind]}{got}"
+    if secret or "input" not in item or isinstance(item["input"], dict):
+        return str(item["msg"])
+    return f"{item['msg']} (got {item['input']!r})"
+
+
+_EXPECTED = {
+    "bool_parsing": "true or false",
+    "bool_type": "true or false",
+    "int_parsing": "a whole number",
+    "int_type": "a whole number",
+    "int_from_float": "a whole number",
+    "float_parsing": "a number",
+    "float_type": "a number",
+    "string_type": "text",
+    "dict_type": "a mapping of keys to values",
+    "list_type": "a list",
+    "model_type": "a mapping of keys to values",
+    "model_attributes_type": "a mapping of keys to values",
+}
+
+
+def _shown(value: Any) -> str:
+    """A value as the user wrote it, in a few words: `[...]` and `{...}` for collections, `null` for None."""
+    if value is None:
+        return "nothing (null)"
+    if isinstance(value, dict):
+        return "a mapping"
+    if isinstance(value, list):
+        return "a list"
+    return repr(value)
+
+
+def _is_secret(model: type[BaseModel], path: Path) -> bool:
+    """Whether the value at `path` is a SecretStr field, whose input must never be echoed back."""
+    if not path or isinstance(path[-1], int):
+        return False
+    owner = _model_at(model, path[:-1])
+    field = _field_by_key(owner, str(path[-1])) if owner is not None else None
+    return field is not None and "SecretStr" in repr(field.annotation)
 
 
 def _allowed_keys(model: type[BaseModel], path: Path) -> list[str]:
     """The keys a model accepts at a path inside it (aliases where set)."""
+    current = _model_at(model, path)
+    if current is None:
+        return []
+    return [info.alias or name for name, info in current.model_fields.items() if not info.exclude]
+
+
+def _model_at(model: type[BaseModel], path: Path) -> type[BaseModel] | None:
+    """The model that holds the keys at a path inside `model`, or None when the path leaves the models."""
     current: Any = model
     for part in path:
         if isinstance(part, int):
             continue
         if not (isinstance(current, type) and issubclass(current, BaseModel)):
-            return []
+            return None
         field = _field_by_key(current, part)
         if field is not None:
             current = _model_of(field.annotation)
         # else: a dict key (an account name); stay on the model of the dict's values
-    if not (isinstance(current, type) and issubclass(current, BaseModel)):
-        return []
-    return [info.alias or name for name, info in current.model_fields.items() if not info.exclude]
+    return current if isinstance(current, type) and issubclass(current, BaseModel) else None
 
 
 def _field_by_key(model: type[BaseModel], key: str) -> Any:

@@ -37,7 +37,8 @@ def load_config(
     for dup_path, _line in locations.duplicates:
         problems.add(dup_path, "this key appears twice in the same block; keep one")
     if not isinstance(data, dict):
-        problems.add((), "expected a mapping with `accounts` and `connections`")
+        empty = "the file is empty; " if data is None else ""
+        problems.add((), f"{empty}expected a mapping with `accounts` and `connections`")
         problems.raise_if_any()
     data = _expand(data, (), problems, environ)
     problems.raise_if_any()
@@ -46,16 +47,30 @@ def load_config(
 
 def _read(path: FilePath) -> str:
     try:
-        return path.read_text()
+        return path.read_text(encoding="utf-8")
     except OSError as error:
         raise ConfigError([Problem(str(path), None, "", f"cannot read the file: {error.strerror}")]) from None
+    except UnicodeDecodeError as error:
+        reason = f"cannot read the file: not UTF-8 text (byte {error.start})"
+        raise ConfigError([Problem(str(path), None, "", reason)]) from None
 
 
-def _expand(value: Any, path: Path, problems: ProblemList, environ: Mapping[str, str] | None) -> Any:
+def _expand(
+    value: Any,
+    path: Path,
+    problems: ProblemList,
+    environ: Mapping[str, str] | None,
+    outer: frozenset[int] = frozenset(),
+) -> Any:
+    """Expand `${VAR}` in every string; a YAML alias that contains itself is an error, not endless recursion."""
+    if isinstance(value, dict | list) and id(value) in outer:
+        problems.add(path, "this value contains itself (a YAML alias inside its own anchor)")
+        return None
+    inner = outer | {id(value)}
     if isinstance(value, dict):
-        return {k: _expand(v, (*path, k), problems, environ) for k, v in value.items()}
+        return {k: _expand(v, (*path, k), problems, environ, inner) for k, v in value.items()}
     if isinstance(value, list):
-        return [_expand(v, (*path, i), problems, environ) for i, v in enumerate(value)]
+        return [_expand(v, (*path, i), problems, environ, inner) for i, v in enumerate(value)]
     if isinstance(value, str):
         try:
             return expand(value, environ)
@@ -99,10 +114,21 @@ def _pop_connector_options(data: dict[str, Any], plugins: Registry) -> dict[int,
             account = accounts.get(name) if isinstance(name, str) else None
             connector = account.get("connector") if isinstance(account, dict) else None
             cls = plugins.connectors.get(connector) if isinstance(connector, str) else None
-            if cls is not None and cls.connection_options is not None:
+            if cls is None:  # the account is reported already; do not add "unknown key" for its options
+                keys |= _all_option_keys(plugins)
+            elif cls.connection_options is not None:
                 keys |= set(cls.connection_options.model_fields)
         popped[index] = {key: connection.pop(key) for key in sorted(keys) if key in connection}
     return popped
+
+
+def _all_option_keys(plugins: Registry) -> set[str]:
+    return {
+        key
+        for cls in plugins.connectors.values()
+        if cls.connection_options
+        for key in cls.connection_options.model_fields
+    }
 
 
 def _accounts(config: Config, plugins: Registry, problems: ProblemList) -> dict[str, AccountSetup]:
@@ -140,7 +166,9 @@ def _check_connection(
         account = getattr(connection, side)
         if account not in loaded.config.accounts:
             problems.add(
-                (*at, side), f"no account named {account!r}{suggest(account, names)} (accounts: {', '.join(names)})"
+                (*at, side),
+                f"no account named {account!r}{suggest(account, names)} "
+                + (f"(accounts: {', '.join(names)})" if names else "(no accounts are defined under `accounts`)"),
             )
     if problems.problems:
         return

@@ -34,8 +34,11 @@ def locate(text: str) -> Locations:
     return locations
 
 
-def _walk(node: yaml.Node, path: Path, locations: Locations) -> None:
+def _walk(node: yaml.Node, path: Path, locations: Locations, outer: frozenset[int] = frozenset()) -> None:
     locations.lines.setdefault(path, node.start_mark.line + 1)
+    if id(node) in outer:
+        return  # an alias inside its own anchor; the loader reports it
+    outer = outer | {id(node)}
     if isinstance(node, yaml.MappingNode):
         seen: set[str] = set()
         for key_node, value_node in node.value:
@@ -45,7 +48,7 @@ def _walk(node: yaml.Node, path: Path, locations: Locations) -> None:
                 locations.duplicates.append((child, key_node.start_mark.line + 1))
             seen.add(key)
             locations.lines[child] = key_node.start_mark.line + 1
-            _walk(value_node, child, locations)
+            _walk(value_node, child, locations, outer)
     elif isinstance(node, yaml.SequenceNode):
         for index, item in enumerate(node.value):
-            _walk(item, (*path, index), locations)
+            _walk(item, (*path, index), locations, outer)

@@ -7,6 +7,7 @@ from enum import StrEnum
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic_core import PydanticCustomError
 
 
 class Strict(BaseModel):
@@ -180,9 +181,13 @@ class Config(Strict):
     @model_validator(mode="after")
     def unique_names(self) -> Config:
         seen: set[str] = set()
-        for connection in self.connections:
+        for index, connection in enumerate(self.connections):
             if connection.name in seen:
-                raise ValueError(f"two connections are named {connection.name!r}; names must be unique")
+                raise PydanticCustomError(  # `at` lets the config errors point at the second name's line
+                    "duplicate_name",
+                    "two connections are named {name}; names must be unique",
+                    {"name": repr(connection.name), "at": ("connections", index, "name")},
+                )
             seen.add(connection.name)
         return self
 
