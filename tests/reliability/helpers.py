@@ -25,9 +25,8 @@ def seed_two_way(pair: Pair, count: int) -> None:
     for i in range(only):
         pair.stripe.add_record({"name": f"Stripe Person{i}", "email": f"s{i}@example.com", "phone": f"+1555100{i:04d}"})
     for i in range(count - shared - only):
-        pair.google.add_record(
-            {"givenName": "Google", "familyName": f"Person{i}", "email": f"g{i}@example.com", "phone": f"+1555200{i:04d}"}
-        )
+        person = {"givenName": "Google", "familyName": f"Person{i}", "email": f"g{i}@example.com"}
+        pair.google.add_record({**person, "phone": f"+1555200{i:04d}"})
     for i in range(shared):
         pair.stripe.add_record({"name": f"Both Person{i}", "email": f"b{i}@example.com"})
         pair.google.add_record({"givenName": "Both", "familyName": f"Person{i}", "email": f"b{i}@example.com"})
