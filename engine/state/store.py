@@ -15,7 +15,7 @@ from typing import Any
 
 from alembic import command
 from alembic.config import Config as AlembicConfig
-from sqlalchemy import Engine, create_engine, delete, event, func, select, update
+from sqlalchemy import Engine, bindparam, create_engine, delete, event, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
@@ -104,25 +104,31 @@ class StateStore:
 
     def save_links(self, connection: str, links: Iterable[Link]) -> None:
         """Insert or replace links (by either id) with their new merge base, in one transaction."""
+        latest = {(link.left_id, link.right_id): link for link in links}
+        rows = [
+            {
+                "connection": connection,
+                "left_id": link.left_id,
+                "right_id": link.right_id,
+                "base_left": _json_safe(link.base.left),
+                "base_right": _json_safe(link.base.right),
+                "created_at": utcnow(),
+                "updated_at": utcnow(),
+            }
+            for link in latest.values()
+        ]
         with self._tx() as tx:
-            for link in links:
+            for start in range(0, len(rows), 400):
+                chunk = rows[start : start + 400]
+                lefts = [row["left_id"] for row in chunk]
+                rights = [row["right_id"] for row in chunk]
                 tx.execute(
                     delete(_LINKS).where(
                         _LINKS.c.connection == connection,
-                        (_LINKS.c.left_id == link.left_id) | (_LINKS.c.right_id == link.right_id),
+                        _LINKS.c.left_id.in_(lefts) | _LINKS.c.right_id.in_(rights),
                     )
                 )
-                tx.execute(
-                    _LINKS.insert().values(
-                        connection=connection,
-                        left_id=link.left_id,
-                        right_id=link.right_id,
-                        base_left=_json_safe(link.base.left),
-                        base_right=_json_safe(link.base.right),
-                        created_at=utcnow(),
-                        updated_at=utcnow(),
-                    )
-                )
+                tx.execute(_LINKS.insert(), chunk)
 
     def delete_links(self, connection: str) -> None:
         with self._tx() as tx:
@@ -250,19 +256,34 @@ class StateStore:
             tx.execute(statement.on_conflict_do_nothing(index_elements=["key"]))
 
     def settle(self, outcomes: Sequence[tuple[str, str | None, str | None]]) -> None:
-        """Close journal entries: (key, target id, error or None)."""
+        """Close journal entries: (key, target id, error or None), in one statement."""
+        if not outcomes:
+            return
+        statement = (
+            update(_JOURNAL)
+            .where(_JOURNAL.c.key == bindparam("journal_key"))
+            .values(
+                status=bindparam("new_status"),
+                target_id=bindparam("new_target"),
+                error=bindparam("new_error"),
+                finished_at=bindparam("new_finished"),
+            )
+        )
+        now = utcnow()
         with self._tx() as tx:
-            for key, target, error in outcomes:
-                tx.execute(
-                    update(_JOURNAL)
-                    .where(_JOURNAL.c.key == key)
-                    .values(
-                        status="failed" if error else "done",
-                        target_id=target,
-                        error=REDACTOR.redact(error) if error else None,
-                        finished_at=utcnow(),
-                    )
-                )
+            tx.execute(
+                statement,
+                [
+                    {
+                        "journal_key": key,
+                        "new_status": "failed" if error else "done",
+                        "new_target": target,
+                        "new_error": REDACTOR.redact(error) if error else None,
+                        "new_finished": now,
+                    }
+                    for key, target, error in outcomes
+                ],
+            )
 
     # runs -------------------------------------------------------------------
 
