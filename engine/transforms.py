@@ -40,11 +40,16 @@ def phone_e164(value: Any, region: str = "US") -> Any:
 
 
 def email(value: Any) -> Any:
-    """An email address normalised (domain lower-cased, Unicode normalised); invalid ones pass unchanged."""
+    """An email address normalised and lower-cased; invalid ones pass unchanged (only trimmed).
+
+    Mailbox providers treat addresses case-insensitively, so `ADA@example.com` and
+    `ada@example.com` are one address: comparing them lower-cased keeps a case-only
+    difference from becoming a conflict and a write.
+    """
     if not isinstance(value, str) or not value.strip():
         return value
     try:
-        return validate_email(value.strip(), check_deliverability=False).normalized
+        return validate_email(value.strip(), check_deliverability=False).normalized.lower()
     except EmailNotValidError:
         return value.strip()
 

@@ -21,7 +21,7 @@ TRANSFORMS = registry().transforms
         ("phone_e164", "020 7946 0018", {"region": "GB"}, "+442079460018"),
         ("phone_e164", "+49 30 123456", {}, "+4930123456"),
         ("phone_e164", "call me", {}, "call me"),
-        ("email", "Ada@EXAMPLE.COM ", {}, "Ada@example.com"),
+        ("email", "Ada@EXAMPLE.COM ", {}, "ada@example.com"),
         ("email", "not an address", {}, "not an address"),
         ("date_format", "2026-03-04T10:00:00Z", {}, "2026-03-04"),
         ("date_format", "2026-03-04", {"format": "%d/%m/%Y"}, "04/03/2026"),
