@@ -15,7 +15,7 @@ from engine.cli import output
 from engine.config import ConfigError, LoadedConfig, load_config
 from engine.config.models import Config, Connection
 from engine.connection import prepare
-from engine.plugins import PluginError, registry
+from engine.plugins import PluginError, Registry, registry
 from engine.runner import Report, plan_connection, run_connection
 from engine.secrets import REDACTOR
 from engine.state.store import StateStore
@@ -126,7 +126,24 @@ def validate(config: ConfigArg) -> None:
 @app.command()
 def schema() -> None:
     """Print the JSON Schema of the config file, for editor autocompletion."""
-    print(json.dumps(Config.model_json_schema(by_alias=True), indent=2))
+    print(json.dumps(config_schema(registry()), indent=2))
+
+
+def config_schema(plugins: Registry) -> dict[str, Any]:
+    """The config's JSON Schema, with each installed connector's own connection keys (such as `sync_rules`)."""
+    document = Config.model_json_schema(by_alias=True)
+    definitions = document.setdefault("$defs", {})
+    properties = definitions["Connection"]["properties"]
+    for name, cls in sorted(plugins.connectors.items()):
+        if cls.connection_options is None:
+            continue
+        options = cls.connection_options.model_json_schema(by_alias=True)
+        definitions.update(options.pop("$defs", {}))
+        for key, value in options.get("properties", {}).items():
+            properties.setdefault(
+                key, {**value, "description": f"For a {name} side. {value.get('description', '')}".strip()}
+            )
+    return document
 
 
 @app.command()

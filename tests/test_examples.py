@@ -1,0 +1,92 @@
+"""Every example config, and every config shown in the docs, loads cleanly and fits `pairsync schema`."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+import yaml
+
+from engine.cli import config_schema
+from engine.config import LoadedConfig, load_config
+from engine.connection import prepare
+from engine.secrets import REFERENCE
+from tests.fixtures.registries import builtin_registry
+
+ROOT = Path(__file__).resolve().parent.parent
+REGISTRY = builtin_registry()
+
+# One plausible value for every variable the examples and docs refer to.
+ENV = {
+    "STRIPE_API_KEY": "sk_test_example0key",
+    "STRIPE_WEBHOOK_SECRET": "whsec_example0secret",
+    "GOOGLE_CLIENT_ID": "example.apps.googleusercontent.com",
+    "GOOGLE_CLIENT_SECRET": "example-google-secret",
+    "GOOGLE_REFRESH_TOKEN": "example-google-refresh",
+    "QUICKBOOKS_CLIENT_ID": "example-qb-client",
+    "QUICKBOOKS_CLIENT_SECRET": "example-qb-secret",
+    "QUICKBOOKS_REFRESH_TOKEN": "example-qb-refresh",
+    "QUICKBOOKS_REALM_ID": "9130350000000000",
+}
+
+YAML_BLOCK = re.compile(r"^```ya?ml\n(accounts:.*?)^```", re.DOTALL | re.MULTILINE)
+
+
+def doc_blocks() -> list[tuple[str, str]]:
+    """(`file#n`, text) for each ```yaml block of README.md and docs/*.md that starts with `accounts:`."""
+    found: list[tuple[str, str]] = []
+    for doc in [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]:
+        if doc.exists():
+            for number, block in enumerate(YAML_BLOCK.findall(doc.read_text()), start=1):
+                found.append((f"{doc.relative_to(ROOT)}#{number}", block))
+    return found
+
+
+EXAMPLES = [(str(p.relative_to(ROOT)), p.read_text()) for p in sorted((ROOT / "examples").glob("*.yaml"))]
+CONFIGS = EXAMPLES + doc_blocks()
+
+
+def test_the_examples_cover_the_main_app_pairs() -> None:
+    names = {Path(name).stem for name, _ in EXAMPLES}
+    assert {"memory-demo", "stripe-to-google-contacts", "stripe-to-quickbooks", "quickbooks-google-two-way"} <= names
+
+
+def test_docs_show_at_least_one_config() -> None:
+    assert any(name.startswith("docs/") for name, _ in doc_blocks())
+
+
+def load(tmp_path: Path, name: str, text: str) -> LoadedConfig:
+    unknown = set(REFERENCE.findall(text)) - set(ENV)
+    assert not unknown, f"{name} refers to variables this test does not set: {sorted(unknown)}"
+    path = tmp_path / "config.yaml"
+    path.write_text(text)
+    return load_config(path, plugins=REGISTRY, environ=ENV)
+
+
+@pytest.mark.parametrize(("name", "text"), CONFIGS, ids=[name for name, _ in CONFIGS])
+def test_config_loads_without_problems(tmp_path: Path, name: str, text: str) -> None:
+    loaded = load(tmp_path, name, text)
+    assert loaded.config.connections
+
+
+@pytest.mark.parametrize(("name", "text"), EXAMPLES, ids=[name for name, _ in EXAMPLES])
+def test_example_loads_without_warnings(tmp_path: Path, name: str, text: str) -> None:
+    """Examples are copied as they are, so they show the settings that keep `validate` quiet."""
+    loaded = load(tmp_path, name, text)
+    for connection in loaded.config.connections:
+        assert prepare(loaded, connection, REGISTRY).warnings == []
+
+
+@pytest.mark.parametrize(("name", "text"), CONFIGS, ids=[name for name, _ in CONFIGS])
+def test_config_fits_the_json_schema(name: str, text: str) -> None:
+    jsonschema = pytest.importorskip("jsonschema", reason="the schema check needs jsonschema (test extra)")
+    jsonschema.validate(yaml.safe_load(text), config_schema(REGISTRY))
+
+
+def test_the_json_schema_rejects_what_the_loader_rejects() -> None:
+    jsonschema = pytest.importorskip("jsonschema", reason="the schema check needs jsonschema (test extra)")
+    broken = yaml.safe_load(EXAMPLES[0][1])
+    broken["connections"][0]["directon"] = "two-way"
+    with pytest.raises(jsonschema.ValidationError, match="directon"):
+        jsonschema.validate(broken, config_schema(REGISTRY))
