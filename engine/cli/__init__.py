@@ -237,7 +237,7 @@ def serve(
 def main() -> None:
     """Entry point: every expected failure becomes a message and an exit code, never a traceback."""
     try:
-        app(standalone_mode=False)
+        code = app(standalone_mode=False)  # returns the code of a typer.Exit rather than raising it
     except ConfigError as error:
         for problem in sorted(error.problems, key=lambda p: (p.file, p.line or 0)):
             output.fail(str(problem))
@@ -252,13 +252,13 @@ def main() -> None:
         sys.exit(130)
     except Exception as error:  # noqa: BLE001 - click usage errors and anything unexpected: no traceback
         _unexpected(error)
+    sys.exit(code if isinstance(code, int) else 0)
 
 
 def _unexpected(error: BaseException) -> None:
-    import click
-
-    if isinstance(error, click.ClickException):
-        error.show()
-        sys.exit(2 if isinstance(error, click.UsageError) else 1)
+    show = getattr(error, "show", None)
+    if isinstance(error, typer.TyperException) and callable(show):  # typer's own click: usage errors
+        show()
+        sys.exit(int(getattr(error, "exit_code", 1)))
     output.fail(REDACTOR.redact(f"pairsync failed: {type(error).__name__}: {error}"))
     sys.exit(1)
