@@ -43,17 +43,11 @@ def test_a_rejected_secret_is_not_echoed(tmp_path: Path, wrong: str, monkeypatch
         bad = "sk_test_" + "wrongwrongwrong1234" if wrong == "BENCH_STRIPE_KEY" else "wrong-secret-value-5678"
         secrets = {**pair.secrets(), wrong: bad}
         monkeypatch.setattr(Pair, "secrets", lambda _self: secrets)
-        _code, summary, output = run_cli(pair, config)
-        assert summary is not None and summary["status"] == "error", output
+        code, summary, output = run_cli(pair, config)
+        assert code == 1 and summary is not None and summary["status"] == "error", output
         assert leaked(secrets, output, history_text(config)) == []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="engine bug: engine.cli.main calls app(standalone_mode=False), where click RETURNS the code of "
-    "typer.Exit instead of raising it, and main ignores the return value: `pairsync run` exits 0 when a run "
-    "errored or failed (fix: `sys.exit(app(standalone_mode=False) or 0)` or catch click's return value)",
-)
 def test_a_failed_run_exits_non_zero(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     with Pair(tmp_path) as pair:
         config = pair.write_config()
