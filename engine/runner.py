@@ -6,8 +6,6 @@
 
 from __future__ import annotations
 
-import os
-import socket
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -23,7 +21,7 @@ from engine.planner.plan import PlanInput, plan
 from engine.plugins import Registry, registry
 from engine.records import Record
 from engine.secrets import REDACTOR
-from engine.state.store import StateStore
+from engine.state.store import StateStore, process_holder
 
 Progress = Callable[[int], None]
 Reader = Callable[["Session", Side], Awaitable["SideRead"]]
@@ -194,7 +192,7 @@ async def run_connection(
     progress: Progress | None = None,
     reader: Reader | None = None,
 ) -> Report:
-    holder = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+    holder = process_holder()
     lock = f"run:{connection.name}"
     if not store.acquire(lock, holder):
         return Report(

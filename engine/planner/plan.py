@@ -120,10 +120,10 @@ class _Planner:
                 yield link
 
     def _current(self, side: Side, record_id: str) -> Record | None:
-        record = self.d.changes[side].get(record_id) or self.d.index[side].get(record_id)
-        if record is None and self.d.complete[side]:
-            return None
-        return record
+        """A record as this run sees it: after a complete listing only the listing counts."""
+        if self.d.complete[side]:
+            return self.d.changes[side].get(record_id)
+        return self.d.changes[side].get(record_id) or self.d.index[side].get(record_id)
 
     def _linked(self, link: Link) -> None:
         records = {side: self._current(side, link.id_of(side)) for side in SIDES}

@@ -7,6 +7,10 @@ Alembic migrates the schema on open. Bulk writes use the dialect's upsert.
 from __future__ import annotations
 
 import json
+import os
+import re
+import socket
+import uuid
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
@@ -409,12 +413,42 @@ class StateStore:
                     tx.execute(_LOCKS.insert().values(name=name, holder=holder, expires_at=now + ttl))
             except IntegrityError:
                 row = tx.execute(select(_LOCKS.c.holder).where(_LOCKS.c.name == name)).first()
-                return bool(row and row[0] == holder)
+                if row is None or row[0] == holder:
+                    return True
+                if not _holder_gone(row[0]):
+                    return False
+                tx.execute(
+                    update(_LOCKS)
+                    .where(_LOCKS.c.name == name, _LOCKS.c.holder == row[0])
+                    .values(holder=holder, expires_at=now + ttl)
+                )
         return True
 
     def release(self, name: str, holder: str) -> None:
         with self._tx() as tx:
             tx.execute(delete(_LOCKS).where(_LOCKS.c.name == name, _LOCKS.c.holder == holder))
+
+
+_PROCESS_HOLDER = re.compile(r"^(?P<host>[^:]+):(?P<pid>\d+):")
+
+
+def process_holder() -> str:
+    """A lock holder name that says which process holds it, so a dead holder's lock can be taken over."""
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+
+
+def _holder_gone(holder: str) -> bool:
+    """True when the holder is a process on this host that no longer runs (killed, crashed)."""
+    match = _PROCESS_HOLDER.match(holder)
+    if match is None or match["host"] != socket.gethostname():
+        return False
+    try:
+        os.kill(int(match["pid"]), 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
+    return False
 
 
 def _aware(value: datetime | None) -> datetime | None:

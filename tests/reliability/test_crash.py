@@ -132,12 +132,6 @@ def test_sigkilled_two_thousand_record_run(tmp_path: Path) -> None:
     crash_and_compare(tmp_path, 2000, seed=2000)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="engine bug: a SIGKILLed run keeps the connection's run lock (StateStore.acquire, ttl 30 min), so "
-    "the restart is refused as 'busy' until it expires; the lock should be taken over from a holder whose "
-    "process is gone (same host, pid not alive) or be held by a heartbeat with a short ttl",
-)
 def test_restart_after_sigkill_is_not_refused_as_busy(tmp_path: Path) -> None:
     pair = make_pair(tmp_path, 200)
     try:
