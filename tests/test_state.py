@@ -124,3 +124,23 @@ def test_a_lock_has_one_holder_until_released_or_expired(state_url: str) -> None
     assert one.acquire("run:c", "one"), "an expired lock is taken over"
     one.close()
     two.close()
+
+
+def test_a_lock_left_by_a_dead_process_on_this_host_is_taken_over(store: StateStore) -> None:
+    import socket
+    import subprocess
+    import sys
+
+    finished = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    dead_pid = int(finished.stdout)
+    assert store.acquire("run:c", f"{socket.gethostname()}:{dead_pid}:abcd1234")
+    assert store.acquire("run:c", "live-holder"), "the holder's process is gone: its lock is taken over"
+    assert not store.acquire("run:c", f"{socket.gethostname()}:{dead_pid}:abcd1234")
+
+
+def test_a_lock_held_by_a_live_process_is_respected(store: StateStore) -> None:
+    import os
+    import socket
+
+    assert store.acquire("run:c", f"{socket.gethostname()}:{os.getpid()}:abcd1234")
+    assert not store.acquire("run:c", "someone-else")
