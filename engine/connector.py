@@ -115,11 +115,16 @@ class ConnectorContext:
     ) -> None:
         self.account = account
         self.requests = 0
+        self.rate_limit_waits = 0
         self._load = load_credential or (lambda _key: None)
         self._save = save_credential or (lambda _key, _value: None)
 
     def count_request(self) -> None:
         self.requests += 1
+
+    def count_rate_limit_wait(self) -> None:
+        """The API answered 429: the request waits and is sent again."""
+        self.rate_limit_waits += 1
 
     def load_credential(self, key: str) -> str | None:
         """A credential saved by an earlier run (a rotated refresh token), if any."""

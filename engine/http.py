@@ -96,6 +96,7 @@ class ApiTransport(httpx.AsyncBaseTransport):
             await response.aread()
             if response.status_code == 429:
                 self.rate_limit_waits += 1
+                self.context.count_rate_limit_wait()
             raise RetryableResponse(response, retry_after_seconds(response))
         return response
 

@@ -19,12 +19,13 @@ import pluggy
 
 from engine import hookspecs
 from engine.connector import Connector, check_connector_class
+from engine.errors import UserError
 
 ENTRY_POINT_GROUP = "pairsync"
 ALLOW_LIST_ENV = "PAIRSYNC_PLUGINS"
 
 
-class PluginError(Exception):
+class PluginError(UserError):
     """A plugin problem the user must fix (duplicate names, bad classes)."""
 
 
@@ -78,8 +79,8 @@ def load_plugins(
 def build_registry(manager: pluggy.PluginManager, failed: dict[str, str] | None = None) -> Registry:
     """Collect what every registered plugin registers."""
     registry = Registry(failed=dict(failed or {}))
-    for plugin in manager.get_plugins():
-        plugin_name = manager.get_name(plugin) or repr(plugin)
+    named = [(manager.get_name(plugin) or repr(plugin), plugin) for plugin in manager.get_plugins()]
+    for plugin_name, plugin in sorted(named, key=lambda item: item[0]):  # a set: sort for stable messages
         _collect(manager, plugin, plugin_name, registry)
     return registry
 

@@ -15,7 +15,8 @@ from engine.cli import output
 from engine.config import ConfigError, LoadedConfig, load_config
 from engine.config.models import Config, Connection
 from engine.connection import prepare
-from engine.plugins import PluginError, Registry, registry
+from engine.errors import UserError
+from engine.plugins import Registry, registry
 from engine.runner import Report, plan_connection, run_connection
 from engine.secrets import REDACTOR
 from engine.state.store import StateStore
@@ -33,7 +34,7 @@ JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON object (a 
 FullOpt = Annotated[bool, typer.Option("--full", help="Ignore cursors and read both sides completely.")]
 
 
-class UsageProblem(Exception):
+class UsageProblem(UserError):
     """A mistake on the command line (an unknown connection name)."""
 
 
@@ -242,7 +243,7 @@ def main() -> None:
         for problem in sorted(error.problems, key=lambda p: (p.file, p.line or 0)):
             output.fail(str(problem))
         sys.exit(2)
-    except (UsageProblem, PluginError) as error:
+    except UserError as error:
         output.fail(str(error))
         sys.exit(2)
     except typer.Exit as done:

@@ -7,12 +7,13 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from engine.errors import UserError
 from engine.secrets import REDACTOR
 
 TOKEN_VARIABLE = "PAIRSYNC_API_TOKEN"
 
 
-class ServiceError(Exception):
+class ServiceError(UserError):
     """The service cannot start as asked (an open address without an API token)."""
 
 
