@@ -43,6 +43,7 @@ class KnobsMiddleware:
         self.rng = random.Random(rng_seed)
         self._allowance = 0.0
         self._last = time.monotonic()
+        self._rate = 0.0
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         if scope["type"] != "http":
@@ -63,6 +64,8 @@ class KnobsMiddleware:
         if not rate:
             return None
         now = time.monotonic()
+        if rate != self._rate:  # a new limit starts with an empty bucket, whenever it is set
+            self._rate, self._allowance, self._last = rate, 0.0, now
         self._allowance = min(rate, self._allowance + (now - self._last) * rate)
         self._last = now
         if self._allowance >= 1.0:
