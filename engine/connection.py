@@ -79,29 +79,28 @@ def warnings(connection: Connection, accounts: dict[Side, AccountSetup]) -> list
     found: list[str] = []
     for side in SIDES:
         cls = accounts[side].connector
+        caps = accounts[side].capabilities
         other: Side = "right" if side == "left" else "left"
-        if connection.direction is None and cls.capabilities.source_of_truth:
+        if connection.direction is None and caps.source_of_truth:
             one_way = "left-to-right" if side == "left" else "right-to-left"
             found.append(
                 f"connection {connection.name!r}: direction defaults to two-way, so edits in "
                 f"{accounts[other].connector.name} flow into {cls.name}, usually the source of truth "
-                f"({cls.capabilities.source_of_truth_reason or 'its data is authoritative'}). "
+                f"({caps.source_of_truth_reason or 'its data is authoritative'}). "
                 f"Set `direction: {one_way}` unless you mean it."
             )
         for action in getattr(connection.then, side):
-            if action.set_field and cls.capabilities.source_of_truth:
+            if action.set_field and caps.source_of_truth:
                 found.append(
                     f"connection {connection.name!r}: THEN set_field {action.set_field!r} writes into "
-                    f"{cls.name}, the source of truth ({cls.capabilities.source_of_truth_reason})."
+                    f"{cls.name}, the source of truth ({caps.source_of_truth_reason})."
                 )
-        if connection.deletions.enabled and not accounts[other].connector.capabilities.tags:
+        if connection.deletions.enabled and not accounts[other].capabilities.tags:
             found.append(
                 f"connection {connection.name!r}: deletions in {cls.name} cannot be synced as tags: "
                 f"{accounts[other].connector.name} has no tags."
             )
-    if connection.unsubscribes.enabled and not any(
-        accounts[s].connector.capabilities.unsubscribe_signal for s in SIDES
-    ):
+    if connection.unsubscribes.enabled and not any(accounts[s].capabilities.unsubscribe_signal for s in SIDES):
         found.append(
             f"connection {connection.name!r}: neither {accounts['left'].connector.name} nor "
             f"{accounts['right'].connector.name} reports unsubscribes, so none will be synced."

@@ -185,6 +185,11 @@ class Connector(ABC):
         raise WebhookError(f"{self.name} does not accept webhooks")
 
     @classmethod
+    def capabilities_for(cls, settings: ConnectorSettings) -> Capabilities:
+        """The capabilities of one configured account (some depend on settings); the class's by default."""
+        return cls.capabilities
+
+    @classmethod
     def skip_reason(cls, record: Record, options: BaseModel | None) -> str | None:
         """Why the connection's options for this connector (`connection_options`) leave a record out."""
         return None

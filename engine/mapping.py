@@ -21,6 +21,7 @@ from typing import Any
 
 import yaml
 
+from engine.config.errors import suggest
 from engine.config.models import Direction, FieldMapping
 from engine.connector import FieldSchema
 from engine.names import join_name, split_name
@@ -241,8 +242,8 @@ def check_entries(
                         (
                             index,
                             side,
-                            f"{connectors[side]} has no field {name!r}; its fields: {have}"
-                            + (f" and custom fields {prefixes}" if prefixes else ""),
+                            f"{connectors[side]} has no field {name!r}{suggest(name, schemas[side].names())}; "
+                            f"its fields: {have}" + (f" and custom fields {prefixes}" if prefixes else ""),
                         )
                     )
         lengths = {len(sides[0][1]), len(sides[1][1])}
@@ -258,8 +259,6 @@ def check_entries(
         if max(lengths) > 3:
             problems.append((index, "right", "a name entry joins at most 3 fields (first, middle, last)"))
         if item.transform and item.transform not in transforms:
-            from engine.config.errors import suggest
-
             problems.append(
                 (
                     index,

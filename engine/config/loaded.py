@@ -8,7 +8,7 @@ from pathlib import Path as FilePath
 from pydantic import BaseModel
 
 from engine.config.models import Config, Connection
-from engine.connector import Connector, ConnectorSettings
+from engine.connector import Capabilities, Connector, ConnectorSettings
 
 
 @dataclass
@@ -16,6 +16,10 @@ class AccountSetup:
     name: str
     connector: type[Connector]
     settings: ConnectorSettings
+
+    @property
+    def capabilities(self) -> Capabilities:
+        return self.connector.capabilities_for(self.settings)
 
 
 @dataclass

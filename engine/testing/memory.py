@@ -228,13 +228,18 @@ class MemoryConnector(Connector):
         key = f"{settings.store}@{path}" if path else settings.store
         self.store = MemoryStore.named(key, path)
         self.store.reload()
-        if not settings.tags or settings.source_of_truth:
-            self.capabilities = replace(  # type: ignore[misc]
-                type(self).capabilities,
-                tags=settings.tags,
-                source_of_truth=settings.source_of_truth,
-                source_of_truth_reason="this memory account is configured as the source of truth",
-            )
+        self.capabilities = self.capabilities_for(settings)  # type: ignore[misc]
+
+    @classmethod
+    def capabilities_for(cls, settings: ConnectorSettings) -> Capabilities:
+        assert isinstance(settings, MemorySettings)
+        return replace(
+            cls.capabilities,
+            tags=settings.tags,
+            idempotency=settings.idempotency,
+            source_of_truth=settings.source_of_truth,
+            source_of_truth_reason="this memory account is configured as the source of truth",
+        )
 
     async def list(self, since: Any = None) -> AsyncIterator[Page]:
         full = since is None

@@ -116,7 +116,7 @@ def write_config(tmp_path: Path, connection: dict[str, Any], left: str = "memory
     [
         (
             {"mapping": {"fields": [{"left": "nmae", "right": "name"}]}},
-            "memory has no field 'nmae'; its fields: email, name, first_name",
+            "memory has no field 'nmae'; did you mean `name`?; its fields: email, name, first_name",
         ),
         (
             {"mapping": {"fields": [{"left": "name", "right": "name", "transform": "uper"}]}},
