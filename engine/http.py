@@ -3,7 +3,10 @@
 Connectors build `httpx.AsyncClient(transport=ApiTransport(...))` and get the
 engine's request counting, the declared rate limit (aiolimiter) and retries
 of 429, 5xx, timeouts and resets with backoff that honours Retry-After
-(tenacity), without writing any of it again.
+(tenacity), without writing any of it again. A write that may have been
+processed (a timeout or a 500 after sending) is sent again only when a replay
+is harmless: an idempotent method or an idempotency key (or the connector
+says so, as QuickBooks does for its `requestid`).
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ from email.utils import parsedate_to_datetime
 
 import httpx
 from aiolimiter import AsyncLimiter
-from tenacity import AsyncRetrying, RetryCallState, retry_if_exception_type, stop_after_attempt
+from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, stop_after_attempt
 
 from engine.connector import ConnectorContext, RateLimit
 
@@ -51,6 +54,26 @@ def _default_should_retry(response: httpx.Response) -> bool:
     return response.status_code in RETRY_STATUSES
 
 
+IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
+NOT_PROCESSED_STATUSES = frozenset({429, 503})
+NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
+MAYBE_PROCESSED = (httpx.ReadTimeout, httpx.WriteTimeout, httpx.ReadError, httpx.WriteError, httpx.RemoteProtocolError)
+
+
+def replay_safe(request: httpx.Request) -> bool:
+    """Whether sending a request twice is harmless: an idempotent method, or an idempotency key."""
+    return request.method in IDEMPOTENT_METHODS or "idempotency-key" in request.headers
+
+
+def _worth_retrying(error: BaseException, safe: bool) -> bool:
+    """Retry what was surely not processed; retry what may have been only when a replay is harmless."""
+    if isinstance(error, RetryableResponse):
+        return safe or error.response.status_code in NOT_PROCESSED_STATUSES
+    if isinstance(error, NOT_SENT):
+        return True
+    return isinstance(error, MAYBE_PROCESSED) and safe
+
+
 class ApiTransport(httpx.AsyncBaseTransport):
     """Wraps a transport with counting, a rate limit, bounded concurrency and retries."""
 
@@ -62,6 +85,7 @@ class ApiTransport(httpx.AsyncBaseTransport):
         attempts: int = 5,
         max_wait: float = 30.0,
         should_retry: Callable[[httpx.Response], bool] = _default_should_retry,
+        is_replay_safe: Callable[[httpx.Request], bool] = replay_safe,
     ) -> None:
         self.context = context
         self.inner = inner or httpx.AsyncHTTPTransport()
@@ -70,13 +94,15 @@ class ApiTransport(httpx.AsyncBaseTransport):
         self.attempts = attempts
         self.max_wait = max_wait
         self.should_retry = should_retry
+        self.is_replay_safe = is_replay_safe
         self.rate_limit_waits = 0
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        safe = self.is_replay_safe(request)
         retrying = AsyncRetrying(
             stop=stop_after_attempt(self.attempts),
             wait=self._wait,
-            retry=retry_if_exception_type((RetryableResponse, httpx.TimeoutException, httpx.NetworkError)),
+            retry=retry_if_exception(lambda error: _worth_retrying(error, safe)),
             reraise=True,
         )
         try:

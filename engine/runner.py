@@ -261,6 +261,8 @@ def _notes(reads: dict[Side, SideRead]) -> list[str]:
 
 def _failed(name: str, session: Session, error: BaseException) -> Report:
     message = REDACTOR.redact(f"{type(error).__name__}: {error}")
+    if len(message) > 2000:  # a database error can quote a whole statement
+        message = message[:2000] + " … (cut)"
     return Report(
         name, "error", Plan(name), requests=session.requests(), warnings=session.prepared.warnings, error=message
     )

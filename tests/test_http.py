@@ -85,3 +85,44 @@ def test_after_the_last_attempt_the_error_response_is_returned() -> None:
 )
 def test_retry_after_forms(header: str, seconds: float | None) -> None:
     assert retry_after_seconds(httpx.Response(429, headers={"Retry-After": header})) == seconds
+
+
+def post(inner: httpx.AsyncBaseTransport, context: ConnectorContext, headers: dict[str, str] | None = None,
+         attempts: int = 4) -> httpx.Response:
+    async def main() -> httpx.Response:
+        transport = ApiTransport(context, RateLimit(requests=1000), inner=inner, attempts=attempts, max_wait=0.1)
+        async with httpx.AsyncClient(transport=transport, base_url="http://api.test") as client:
+            return await client.post("/v1/things", json={"name": "Ada"}, headers=headers or {})
+
+    return asyncio.run(main())
+
+
+@pytest.mark.parametrize(
+    ("failure", "headers", "retried"),
+    [
+        (httpx.Response(500), {}, False),
+        (httpx.Response(502), {}, False),
+        (httpx.Response(500), {"Idempotency-Key": "k1"}, True),
+        (httpx.Response(429), {}, True),
+        (httpx.Response(503), {}, True),
+        (httpx.ConnectError("refused"), {}, True),
+        (httpx.RemoteProtocolError("dropped"), {"Idempotency-Key": "k1"}, True),
+    ],
+    ids=["500-no-key", "502-no-key", "500-with-key", "429", "503", "not-connected", "dropped-with-key"],
+)
+def test_a_write_is_sent_again_only_when_a_replay_is_harmless(
+    failure: httpx.Response | Exception, headers: dict[str, str], retried: bool
+) -> None:
+    inner, arrivals = scripted(failure, httpx.Response(200))
+    response = post(inner, ConnectorContext("test"), headers)
+    assert len(arrivals) == (2 if retried else 1)
+    if isinstance(failure, httpx.Response):
+        assert response.status_code == (200 if retried else failure.status_code)
+
+
+@pytest.mark.parametrize("failure", [httpx.ReadTimeout("slow"), httpx.RemoteProtocolError("dropped")])
+def test_a_write_that_may_have_landed_is_not_sent_twice_without_a_key(failure: Exception) -> None:
+    inner, arrivals = scripted(failure, httpx.Response(200))
+    with pytest.raises(type(failure)):
+        post(inner, ConnectorContext("test"))
+    assert len(arrivals) == 1, "the engine's journal decides next run; a blind resend could duplicate"

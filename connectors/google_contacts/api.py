@@ -17,9 +17,19 @@ from connectors.google_contacts.auth import RefreshTokenAuth
 from connectors.google_contacts.settings import GoogleContactsSettings
 from engine.connector import ConnectorContext, RateLimit
 from engine.http import ApiTransport
+from engine.http import replay_safe as method_is_replay_safe  # the default rule, extended below
 
 Json = dict[str, Any]
 Params = dict[str, str | int | list[str]]
+
+
+CREATES = (":createContact", ":batchCreateContacts")
+
+
+def replay_safe(request: httpx.Request) -> bool:
+    """Everything but contact creates may be sent twice: updates carry etags, label changes are idempotent,
+    a second label create answers 409. A create has no idempotency key, so a maybe-landed one is not resent."""
+    return method_is_replay_safe(request) or not request.url.path.endswith(CREATES)
 
 
 class GoogleApiError(Exception):
@@ -74,6 +84,7 @@ class PeopleApi:
                 RateLimit(requests=per_minute, per_seconds=60.0, max_concurrency=concurrency),
                 attempts=settings.retry_attempts,
                 max_wait=settings.max_retry_wait_seconds,
+                is_replay_safe=replay_safe,
             )
 
         timeout = httpx.Timeout(settings.timeout_seconds)

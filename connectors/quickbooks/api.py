@@ -72,7 +72,8 @@ class QuickBooksApi:
 
     def _transport(self, context: ConnectorContext, limit: RateLimit) -> ApiTransport:
         return ApiTransport(context, limit, inner=BodyReadingTransport(), attempts=self.settings.retry_attempts,
-                            max_wait=self.settings.retry_max_wait, should_retry=should_retry)
+                            max_wait=self.settings.retry_max_wait, should_retry=should_retry,
+                            is_replay_safe=lambda _request: True)  # every write carries a requestid
 
     async def _call(self, method: str, path: str, params: dict[str, str] | None = None, body: Any = None) -> Any:
         params = {**(params or {}), "minorversion": str(self.settings.minor_version)}

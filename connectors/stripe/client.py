@@ -81,6 +81,7 @@ def build_transport(settings: StripeSettings, context: ConnectorContext) -> Stri
             attempts=settings.retry_attempts,
             max_wait=settings.max_retry_wait_seconds,
             should_retry=should_retry,
+            is_replay_safe=lambda _request: True,  # creates carry an Idempotency-Key; updates set values
         )
 
     return StripeTransport(

@@ -239,25 +239,24 @@ class StateStore:
 
     def journal(self, connection: str, run_id: int, intents: Sequence[tuple[str, str, str, str]]) -> None:
         """Record write intents (key, side, kind, source id) before they are sent; a known key is kept."""
-        if not intents:
-            return
+        now = utcnow()
+        rows = [
+            {
+                "key": key,
+                "connection": connection,
+                "side": side,
+                "kind": kind,
+                "source_id": source,
+                "status": "pending",
+                "run_id": run_id,
+                "created_at": now,
+            }
+            for key, side, kind, source in intents
+        ]
         with self._tx() as tx:
-            statement = self._upsert(_JOURNAL).values(
-                [
-                    {
-                        "key": key,
-                        "connection": connection,
-                        "side": side,
-                        "kind": kind,
-                        "source_id": source,
-                        "status": "pending",
-                        "run_id": run_id,
-                        "created_at": utcnow(),
-                    }
-                    for key, side, kind, source in intents
-                ]
-            )
-            tx.execute(statement.on_conflict_do_nothing(index_elements=["key"]))
+            for start in range(0, len(rows), 500):  # SQLite allows only so many variables per statement
+                statement = self._upsert(_JOURNAL).values(rows[start : start + 500])
+                tx.execute(statement.on_conflict_do_nothing(index_elements=["key"]))
 
     def settle(self, outcomes: Sequence[tuple[str, str | None, str | None]]) -> None:
         """Close journal entries: (key, target id, error or None), in one statement."""

@@ -10,10 +10,7 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import create_engine, delete, inspect
-
-from bench.harness import CONNECTION, Pair
-from engine.state.tables import Lock
+from bench.harness import Pair
 
 PAIRSYNC = str(Path(sys.executable).parent / "pairsync")
 
@@ -68,21 +65,6 @@ def run_cli(pair: Pair, config: Path, *args: str) -> tuple[int, dict[str, Any] |
     )
     summary = json.loads(done.stdout) if done.stdout.strip().startswith("{") else None
     return done.returncode, summary, done.stdout + done.stderr
-
-
-def clear_dead_lock(config: Path) -> None:
-    """Remove the run lock a SIGKILLed run left behind (see test_crash.py's xfail: the engine keeps it 30 min)."""
-    path = config.parent / ".pairsync" / "state.db"
-    if not path.exists():
-        return
-    engine = create_engine(f"sqlite:///{path}")
-    locks = Lock.__table__  # type: ignore[attr-defined]
-    try:
-        with engine.begin() as tx:
-            if inspect(tx).has_table("locks"):
-                tx.execute(delete(locks).where(locks.c.name == f"run:{CONNECTION}"))
-    finally:
-        engine.dispose()
 
 
 def summary_counts(summary: dict[str, Any]) -> dict[str, Any]:

@@ -19,7 +19,6 @@ import pytest
 
 from bench.harness import Pair, SideKnobs
 from tests.reliability.helpers import (
-    clear_dead_lock,
     duplicates,
     google_state,
     run_cli,
@@ -57,7 +56,6 @@ def edit_between_runs(pair: Pair, count: int) -> dict[str, str]:
 def finish(pair: Pair, config: Path) -> dict[str, object]:
     """Runs until one completes cleanly; returns the summary of a last run, which must find nothing to do."""
     for _ in range(3):
-        clear_dead_lock(config)
         code, summary, output = run_cli(pair, config)
         if code == 0:
             break
@@ -72,7 +70,6 @@ def kill_at_random(pair: Pair, config: Path, kills: int, longest: float, rng: ra
     """Start runs and SIGKILL each at a random moment until `kills` runs died mid-way; returns the kills made."""
     made = 0
     for _ in range(kills * 4):
-        clear_dead_lock(config)
         process = start_run(pair, config)
         time.sleep(rng.uniform(0.05, longest))
         if process.poll() is None:

@@ -4,19 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
-
 from engine.state.store import StateStore
 
 INTENTS = 40_000  # x 8 columns = 320,000 bound parameters, above SQLite's variable limit (250,000 here)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="engine bug: StateStore.journal inserts every intent of a plan in one multi-row INSERT, so a plan "
-    "of more than ~31,000 writes fails with sqlite3 'too many SQL variables' (B1 at 100,000 records) and the "
-    "run error then carries the whole 2.5 MB statement; chunk the insert (as remember() does, by 500)",
-)
 def test_a_plan_of_forty_thousand_writes_can_be_journaled(tmp_path: Path) -> None:
     store = StateStore(f"sqlite:///{tmp_path / 'state.db'}")
     run_id = store.start_run("big")
