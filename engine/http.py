@@ -74,6 +74,17 @@ def _worth_retrying(error: BaseException, safe: bool) -> bool:
     return isinstance(error, MAYBE_PROCESSED) and safe
 
 
+def paced_limiter(rate_limit: RateLimit) -> AsyncLimiter:
+    """The declared rate, spread evenly: a burst no larger than the requests allowed in flight.
+
+    A bucket as large as the whole allowance (90 a minute) lets 90 requests out at once and
+    the API answers most of them 429; pacing keeps to the rate the API actually enforces.
+    """
+    requests = max(rate_limit.requests, 1e-6)
+    burst = max(1.0, min(requests, float(rate_limit.max_concurrency)))
+    return AsyncLimiter(burst, rate_limit.per_seconds * burst / requests)
+
+
 class ApiTransport(httpx.AsyncBaseTransport):
     """Wraps a transport with counting, a rate limit, bounded concurrency and retries."""
 
@@ -89,7 +100,7 @@ class ApiTransport(httpx.AsyncBaseTransport):
     ) -> None:
         self.context = context
         self.inner = inner or httpx.AsyncHTTPTransport()
-        self.limiter = AsyncLimiter(max(rate_limit.requests, 1e-6), rate_limit.per_seconds)
+        self.limiter = paced_limiter(rate_limit)
         self.in_flight = asyncio.Semaphore(rate_limit.max_concurrency)
         self.attempts = attempts
         self.max_wait = max_wait
