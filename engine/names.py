@@ -10,6 +10,8 @@ that way too, or the joined name would split back with the parts swapped.
 
 from __future__ import annotations
 
+import functools
+
 from nameparser import HumanName
 
 Parts = tuple[str, ...]
@@ -34,8 +36,12 @@ def family_first(text: str) -> bool:
     return any(low <= ord(char) <= high for char in text for low, high in _FAMILY_FIRST_RANGES)
 
 
+@functools.lru_cache(maxsize=65536)
 def split_name(full: str | None, count: int) -> Parts:
-    """Parts of a full name: (first, last) for 2, (first, middle, last) for 3; empty strings when absent."""
+    """Parts of a full name: (first, last) for 2, (first, middle, last) for 3; empty strings when absent.
+
+    Cached: every run projects every changed record, and parsing is the costly part.
+    """
     if not full or not full.strip():
         return ("",) * count
     name = HumanName(full)
