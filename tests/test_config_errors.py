@@ -237,7 +237,10 @@ CASES: list[tuple[str, str, list[str]]] = [
         STRIPE_AND_MEMORY
         + "  - name: c\n    left: billing\n    right: book\n    direction: left-to-right\n"
         + "    mapping:\n      fields:\n        - left: emial\n          right: email\n",
-        [f"F:15: connections[0].mapping.fields[0].left: stripe has no field 'emial'; did you mean `email`?; its fields: {STRIPE_FIELDS}"],
+        [
+            "F:15: connections[0].mapping.fields[0].left: stripe has no field 'emial'; did you mean `email`?; "
+            f"its fields: {STRIPE_FIELDS}"
+        ],
     ),
     (
         "unknown IF operator and field",
