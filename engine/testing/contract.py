@@ -36,9 +36,16 @@ class Outside(Protocol):
 
 def run(factory: Callable[[], Connector], body: Callable[[Connector], Awaitable[T]]) -> T:
     """Run `body` with a fresh connector in its own event loop, closing it afterwards."""
+    return drive(factory(), body)
+
+
+C = TypeVar("C", bound=Connector)
+
+
+def drive(connector: C, body: Callable[[C], Awaitable[T]]) -> T:
+    """Run `body` with this connector in a fresh event loop and close the connector afterwards."""
 
     async def main() -> T:
-        connector = factory()
         try:
             return await body(connector)
         finally:

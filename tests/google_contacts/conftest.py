@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Callable, Coroutine, Iterator
+from collections.abc import Callable, Iterator
 from typing import Any, TypeVar
 
 import pytest
@@ -12,6 +11,7 @@ from connectors.google_contacts import GoogleContactsConnector, GoogleContactsSe
 from connectors.google_contacts.sandbox import GoogleContactsSandbox
 from engine.connector import ConnectorContext
 from engine.sandbox import SandboxServer
+from engine.testing.contract import drive as drive  # shared with the tests here
 
 T = TypeVar("T")
 
@@ -52,15 +52,3 @@ def make_connector(
     return make
 
 
-def drive(
-    connector: GoogleContactsConnector, body: Callable[[GoogleContactsConnector], Coroutine[Any, Any, T]]
-) -> T:
-    """Run `body` with the connector in a fresh event loop and close it afterwards."""
-
-    async def main() -> T:
-        try:
-            return await body(connector)
-        finally:
-            await connector.aclose()
-
-    return asyncio.run(main())

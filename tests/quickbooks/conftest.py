@@ -7,9 +7,8 @@ how the tests prove that a rotated refresh token survives a restart.
 
 from __future__ import annotations
 
-import asyncio
 import json
-from collections.abc import Callable, Coroutine, Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -21,6 +20,7 @@ from connectors.quickbooks.settings import QuickBooksSettings
 from engine.connector import ConnectorContext
 from engine.records import Page
 from engine.sandbox import SandboxServer
+from engine.testing.contract import drive as run  # shared with the tests here
 
 T = TypeVar("T")
 FAST = {"retry_max_wait": 0.02, "retry_attempts": 6}
@@ -72,18 +72,6 @@ def make_connector(server: SandboxServer, credentials: JsonCredentials) -> Calla
         return QuickBooksConnector(settings, credentials.context())
 
     return make
-
-
-def run(connector: QuickBooksConnector, body: Callable[[QuickBooksConnector], Coroutine[Any, Any, T]]) -> T:
-    """Run one async body with the connector in a fresh loop, closing it afterwards."""
-
-    async def main() -> T:
-        try:
-            return await body(connector)
-        finally:
-            await connector.aclose()
-
-    return asyncio.run(main())
 
 
 def pages(connector: QuickBooksConnector, since: Any = None) -> list[Page]:
