@@ -3,7 +3,10 @@
 Connectors build `httpx.AsyncClient(transport=ApiTransport(...))` and get the
 engine's request counting, the declared rate limit (aiolimiter) and retries
 of 429, 5xx, timeouts and resets with backoff that honours Retry-After
-(tenacity), without writing any of it again. A write that may have been
+(tenacity), without writing any of it again. Bodies are read inside the
+retry loop, so a connection dropped halfway through an answer is retried
+like one dropped before it, and a success whose JSON body does not parse
+(a garbled answer) is retried like a 5xx. A write that may have been
 processed (a timeout or a 500 after sending) is sent again only when a replay
 is harmless: an idempotent method or an idempotency key (or the connector
 says so, as QuickBooks does for its `requestid`).
@@ -12,6 +15,7 @@ says so, as QuickBooks does for its `requestid`).
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import Callable
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
@@ -52,6 +56,19 @@ def retry_after_seconds(response: httpx.Response) -> float | None:
 
 def _default_should_retry(response: httpx.Response) -> bool:
     return response.status_code in RETRY_STATUSES
+
+
+def unreadable_json(response: httpx.Response) -> bool:
+    """A success that says it is JSON but does not parse: cut short or garbled on the way."""
+    if response.status_code >= 300 or not response.content:
+        return False
+    if "json" not in response.headers.get("content-type", ""):
+        return False
+    try:
+        json.loads(response.content)
+    except ValueError:
+        return True
+    return False
 
 
 IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
@@ -129,8 +146,8 @@ class ApiTransport(httpx.AsyncBaseTransport):
             await self.limiter.acquire()
             self.context.count_request()
             response = await self.inner.handle_async_request(request)
-        if self.should_retry(response):
-            await response.aread()
+            await response.aread()  # a drop halfway through the body raises here, inside the retry
+        if self.should_retry(response) or unreadable_json(response):
             if response.status_code == 429:
                 self.rate_limit_waits += 1
                 self.context.count_rate_limit_wait()

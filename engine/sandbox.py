@@ -2,6 +2,15 @@
 
 The sandbox itself (paths, encodings, envelopes) lives in its connector's
 folder; this module only runs it and applies the knobs every API shares.
+
+Fault kinds (`Knobs.faults`, kind -> probability per request):
+- "429", "500", "502", "503": the API's own error envelope, before the sandbox acts;
+- "timeout": a stall of `timeout_s` before the sandbox acts (the client gives up first);
+- "reset": the sandbox acts, then the connection drops halfway through its answer
+  (the client sees the status line, then `httpx.RemoteProtocolError`) - the worst
+  case for a write: it landed but its answer was lost;
+- "malformed": the sandbox acts, then its answer arrives cut in half under a
+  consistent Content-Length: a 200 whose JSON does not parse.
 """
 
 from __future__ import annotations
@@ -18,7 +27,8 @@ import uvicorn
 
 from engine.connector import Sandbox
 
-FAULT_KINDS = ("429", "500", "502", "503", "timeout")
+FAULT_KINDS = ("429", "500", "502", "503", "timeout", "reset", "malformed")
+AFTER_THE_APP = frozenset({"reset", "malformed"})  # faults that let the sandbox act first
 
 
 @dataclass
@@ -57,6 +67,10 @@ class KnobsMiddleware:
             self.knobs.rejected += 1
             await response(scope, receive, send)
             return
+        kind = self._draw(AFTER_THE_APP)
+        if kind is not None:
+            self.knobs.rejected += 1
+            send = cut_short(send, drop_connection=kind == "reset")
         await self.app(scope, receive, send)
 
     def _throttled(self) -> Any:
@@ -73,14 +87,54 @@ class KnobsMiddleware:
             return None
         return self.sandbox.error_response(429, retry_after=max((1.0 - self._allowance) / rate, 0.01))
 
-    async def _fault(self) -> Any:
+    def _draw(self, kinds: frozenset[str]) -> str | None:
+        """One of `kinds`, each with its set probability, or None."""
         for kind, probability in self.knobs.faults.items():
-            if probability and self.rng.random() < probability:
-                if kind == "timeout":
-                    await asyncio.sleep(self.knobs.timeout_s)
-                    return None
-                return self.sandbox.error_response(int(kind), retry_after=0.05 if kind == "429" else None)
+            if kind in kinds and probability and self.rng.random() < probability:
+                return kind
         return None
+
+    async def _fault(self) -> Any:
+        kind = self._draw(frozenset(FAULT_KINDS) - AFTER_THE_APP)
+        if kind == "timeout":
+            await asyncio.sleep(self.knobs.timeout_s)
+            return None
+        if kind is not None:
+            return self.sandbox.error_response(int(kind), retry_after=0.05 if kind == "429" else None)
+        return None
+
+
+def cut_short(send: Any, drop_connection: bool) -> Any:
+    """An ASGI `send` that delivers only the first half of the answer's body.
+
+    Dropping the connection: the status line and headers go out as they are, then
+    half the body, then the app returns with the answer incomplete and uvicorn
+    closes the socket. Otherwise: the same status with a Content-Length that
+    matches the half, so the answer is complete on the wire but not valid JSON.
+    """
+    start: dict[str, Any] = {}
+    body = bytearray()
+
+    async def cut(message: dict[str, Any]) -> None:
+        if message["type"] == "http.response.start":
+            start.update(message)
+            return
+        if message["type"] != "http.response.body" or not start:
+            await send(message)
+            return
+        body.extend(message.get("body", b""))
+        if message.get("more_body", False):
+            return
+        half = bytes(body[: len(body) // 2])
+        if drop_connection:
+            await send(start)
+            await send({"type": "http.response.body", "body": half, "more_body": True})
+            return
+        headers = [(k, v) for k, v in start.get("headers", []) if k.lower() != b"content-length"]
+        await send({**start, "headers": [*headers, (b"content-length", str(len(half)).encode())]})
+        await send({"type": "http.response.body", "body": half})
+
+    return cut
 
 
 def free_port(host: str = "127.0.0.1") -> int:

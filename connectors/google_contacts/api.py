@@ -52,14 +52,23 @@ class GoogleApiError(Exception):
         return self.code == 400 and self.reason == "EXPIRED_SYNC_TOKEN"
 
 
+UNREADABLE = "UNREADABLE_RESPONSE"  # our status for a success whose body is not a JSON object
+
+
 def raise_for_error(response: httpx.Response) -> Json:
-    """The JSON body of a success, or the API's error as a `GoogleApiError`."""
+    """The JSON body of a success, or the API's error as a `GoogleApiError`.
+
+    A success with a body that is not a JSON object is an error too: a garbled
+    listing page read as `{}` would look like the end of the contacts.
+    """
     try:
         payload = response.json() if response.content else {}
     except ValueError:
-        payload = {}
+        payload = None
     if response.status_code < 400:
-        return payload if isinstance(payload, dict) else {}
+        if not isinstance(payload, dict):
+            raise GoogleApiError(response.status_code, UNREADABLE, "the answer's body is not a JSON object")
+        return payload
     error = payload.get("error") if isinstance(payload, dict) else None
     if not isinstance(error, dict):
         raise GoogleApiError(response.status_code, "UNKNOWN", response.reason_phrase or "no error body")

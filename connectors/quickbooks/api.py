@@ -84,6 +84,9 @@ class QuickBooksApi:
             payload = None
         if response.status_code >= 400 or parse_fault(payload) is not None:
             raise QuickBooksError.from_response(response.status_code, payload)
+        if not isinstance(payload, dict):  # garbled on the way: never read it as an empty answer
+            raise QuickBooksError(f"QuickBooks answered HTTP {response.status_code} with a body that is not a "
+                                  "JSON object", None, response.status_code)
         return payload
 
     async def query(self, statement: str) -> tuple[list[dict[str, Any]], str | None]:

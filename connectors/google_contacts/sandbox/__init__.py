@@ -53,6 +53,19 @@ class GoogleContactsSandbox(Sandbox):
     def app(self) -> Any:
         return build_app(self.state)
 
+    @property
+    def fail_emails(self) -> set[str]:
+        """Knob: API writes (single or batch) carrying one of these addresses are refused with a 400.
+
+        A batch holding one is refused as a whole, naming it in its error details, as
+        Google does; outside edits (`add_record`, `update_record`) are not affected.
+        """
+        return self.store.fail_emails
+
+    @fail_emails.setter
+    def fail_emails(self, emails: set[str]) -> None:
+        self.store.fail_emails = set(emails)
+
     def settings(self, base_url: str) -> dict[str, Any]:
         return {
             "base_url": base_url,

@@ -29,17 +29,24 @@ MESSAGES = {
 class ApiError(Exception):
     """Raised by a handler; the app turns it into the envelope."""
 
-    def __init__(self, code: int, message: str, status: str | None = None, reason: str | None = None) -> None:
+    def __init__(
+        self, code: int, message: str, status: str | None = None, reason: str | None = None,
+        details: list[dict[str, Any]] | None = None,
+    ) -> None:
         super().__init__(message)
         self.code = code
         self.message = message
         self.status = status or STATUS_OF.get(code, "UNKNOWN")
         self.reason = reason
+        self.details = details or []
 
     def envelope(self) -> dict[str, Any]:
         error: dict[str, Any] = {"code": self.code, "message": self.message, "status": self.status}
+        details = list(self.details)
         if self.reason:
-            error["details"] = [{"@type": ERROR_INFO, "reason": self.reason, "domain": "googleapis.com"}]
+            details.insert(0, {"@type": ERROR_INFO, "reason": self.reason, "domain": "googleapis.com"})
+        if details:
+            error["details"] = details
         return {"error": error}
 
     def response(self, retry_after: float | None = None) -> JSONResponse:
@@ -69,3 +76,26 @@ def etag_mismatch() -> ApiError:
         "Request person.etag is different than the current person.etag. Clear local cache and get the latest person.",
         status="FAILED_PRECONDITION",
     )
+
+
+INVALID_ARGUMENT_CODE = 3  # google.rpc.Code.INVALID_ARGUMENT, as in a Status
+BATCH_ERROR_DETAILS = {
+    "create": "type.googleapis.com/google.people.v1.BatchCreateContactsErrorDetails",
+    "update": "type.googleapis.com/google.people.v1.BatchUpdateContactsErrorDetails",
+}
+
+
+def refused_email(where: str, email: str) -> str:
+    """The validation message for a contact the `fail_emails` knob refuses."""
+    return f"Invalid value at '{where}.email_addresses': {email!r} is refused (sandbox fail_emails)."
+
+
+def batch_refused(operation: str, contact_errors: dict[str, str]) -> ApiError:
+    """A batch mutation refused as a whole, naming the contacts that caused it, as Google does.
+
+    Keys are request indexes (create) or resource names (update); contacts not
+    named would have been written.
+    """
+    errors = {key: {"code": INVALID_ARGUMENT_CODE, "message": message} for key, message in contact_errors.items()}
+    detail = {"@type": BATCH_ERROR_DETAILS[operation], "contactErrors": errors}
+    return ApiError(400, "Request contains an invalid argument.", details=[detail])

@@ -1,14 +1,19 @@
 """`people.*` methods of the People API: connections listing, get, batchGet and contact mutations.
 
 Batch mutations are all-or-nothing, as at Google: every contact is checked
-before any is written, and one bad contact refuses the whole batch.
+before any is written, and one bad contact refuses the whole batch with a
+400 whose details (BatchCreate/UpdateContactsErrorDetails) name it.
+
+The `fail_emails` knob (`GoogleContactsSandbox.fail_emails`) makes the API
+refuse any write carrying one of those addresses, for tests of a batch with
+one failing item.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from connectors.google_contacts.sandbox.errors import ApiError
+from connectors.google_contacts.sandbox.errors import ApiError, batch_refused, refused_email
 from connectors.google_contacts.sandbox.routing import Call, Json, Route
 from connectors.google_contacts.sandbox.store import WRITABLE, Contact, Store
 
@@ -30,6 +35,32 @@ def check_person(person: Any, where: str = "person") -> Json:
         if not item.get("key") or not item.get("value"):
             raise ApiError(400, f"Invalid {where}.userDefined[{index}]: key and value are both required.")
     return person
+
+
+def marked_email(store: Store, person: Json) -> str | None:
+    """The first address of `person` the `fail_emails` knob refuses, if any."""
+    if not store.fail_emails:
+        return None
+    refused = {email.casefold() for email in store.fail_emails}
+    for item in person.get("emailAddresses") or []:
+        value = str(item.get("value") or "")
+        if value.strip().casefold() in refused:
+            return value
+    return None
+
+
+def refuse_marked(store: Store, person: Json, where: str = "person") -> None:
+    email = marked_email(store, person)
+    if email is not None:
+        raise ApiError(400, refused_email(where, email))
+
+
+def refuse_marked_batch(store: Store, operation: str, people: dict[str, Json]) -> None:
+    """One 400 for the whole batch when any of its contacts is refused, naming each such contact."""
+    errors = {key: refused_email(f"contacts[{key}]", email) for key, person in people.items()
+              if (email := marked_email(store, person)) is not None}
+    if errors:
+        raise batch_refused(operation, errors)
 
 
 def update_mask(call: Call, name: str, raw: str | None) -> set[str]:
@@ -112,6 +143,7 @@ async def batch_get(call: Call) -> Json:
 
 async def create_contact(call: Call) -> Json:
     person = check_person(call.json_body())
+    refuse_marked(call.store, person)
     fields = call.person_fields(required=False)
     with call.store.lock:
         return call.store.render(call.store.create(person), fields)
@@ -119,6 +151,7 @@ async def create_contact(call: Call) -> Json:
 
 async def update_contact(call: Call) -> Json:
     person = check_person(call.json_body())
+    refuse_marked(call.store, person)
     groups = update_mask(call, "updatePersonFields", call.one("updatePersonFields"))
     fields = call.person_fields(required=False)
     with call.store.lock:
@@ -141,6 +174,7 @@ async def batch_create(call: Call) -> Json:
     contacts = body.get("contacts") or []
     _batch(contacts, "contacts")
     people = [check_person(c.get("contactPerson"), f"contacts[{i}].contactPerson") for i, c in enumerate(contacts)]
+    refuse_marked_batch(call.store, "create", {str(i): person for i, person in enumerate(people)})
     fields = call.person_fields("readMask", required=False) if body.get("readMask") else set()
     store = call.store
     with store.lock:
@@ -157,6 +191,7 @@ async def batch_update(call: Call) -> Json:
     store = call.store
     with store.lock:
         checked = {name: check_person(person, f"contacts[{name}]") for name, person in contacts.items()}
+        refuse_marked_batch(store, "update", checked)
         for name, person in checked.items():
             if store.live(name).etag != person_etag(person):
                 raise ApiError(400, f"Request contacts[{name}].etag is different than the current etag.",

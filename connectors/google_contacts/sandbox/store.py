@@ -60,6 +60,7 @@ class Store:
     def __init__(self) -> None:
         self.lock = threading.RLock()
         self.contacts: dict[str, Contact] = {}
+        self.fail_emails: set[str] = set()  # the sandbox knob: API writes carrying one of these are refused
         self.groups: dict[str, Group] = {
             f"contactGroups/{gid}": Group(f"contactGroups/{gid}", gid, "SYSTEM_CONTACT_GROUP")
             for gid in SYSTEM_GROUPS

@@ -1,4 +1,9 @@
-"""The sandbox's routes: QuickBooks Online v3 paths, encodings and envelopes over starlette."""
+"""The sandbox's routes: QuickBooks Online v3 paths, encodings and envelopes over starlette.
+
+The `fail_emails` knob (`QuickBooksSandbox.fail_emails`) makes API writes carrying
+one of those addresses fail with a 6000 ValidationFault: a single write with HTTP
+400, a batch item with a Fault of its own while the other items are written.
+"""
 
 from __future__ import annotations
 
@@ -14,8 +19,8 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from connectors.quickbooks.sandbox import search
-from connectors.quickbooks.sandbox.faults import ApiFault, auth_envelope, stamp
-from connectors.quickbooks.sandbox.store import Store
+from connectors.quickbooks.sandbox.faults import ApiFault, auth_envelope, refused_email, stamp
+from connectors.quickbooks.sandbox.store import Store, lookup
 from connectors.quickbooks.sandbox.tokens import TokenService
 
 MAX_BATCH_ITEMS = 30
@@ -126,6 +131,7 @@ async def _json(request: Request) -> dict[str, Any]:
 
 def _write_one(store: Store, customer: dict[str, Any]) -> dict[str, Any]:
     """POST /customer: an update when the body carries an Id, else a create."""
+    _refuse_marked(store, customer)
     if customer.get("Id"):
         return store.update(customer)
     return store.create(customer)
@@ -144,6 +150,7 @@ def _batch_item(store: Store, item: Any) -> dict[str, Any]:
         if not isinstance(customer, dict) or operation not in ("create", "update"):
             raise ApiFault("2010", "Request has invalid or unsupported property",
                            "a batch item needs a Customer and operation create or update", "operation")
+        _refuse_marked(store, customer)
         if operation == "update":
             if not customer.get("Id"):
                 raise ApiFault("2020", "Required param missing, need to supply the required value for the API",
@@ -152,3 +159,10 @@ def _batch_item(store: Store, item: Any) -> dict[str, Any]:
         return {"bId": bid, "Customer": store.create(customer)}
     except ApiFault as fault:
         return {"bId": bid, "Fault": fault.envelope()["Fault"]}
+
+
+def _refuse_marked(store: Store, customer: dict[str, Any]) -> None:
+    """The `fail_emails` knob: a write carrying one of those addresses is refused."""
+    email = lookup(customer, "PrimaryEmailAddr.Address")
+    if isinstance(email, str) and email.strip().casefold() in {e.casefold() for e in store.fail_emails}:
+        raise refused_email(email)

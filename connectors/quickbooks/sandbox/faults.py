@@ -60,3 +60,13 @@ def duplicate_name(name: str) -> ApiFault:
         f"The name supplied already exists. : Another customer, vendor or employee is already using {name!r}.",
         "DisplayName",
     )
+
+
+def refused_email(email: str) -> ApiFault:
+    """The business validation fault the `fail_emails` knob answers for a write carrying `email`."""
+    return ApiFault(
+        "6000",
+        "A business validation error has occurred while processing your request",
+        f"Business Validation Error: the email address {email!r} is refused (sandbox fail_emails).",
+        "PrimaryEmailAddr.Address",
+    )

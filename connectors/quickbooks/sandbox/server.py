@@ -46,6 +46,19 @@ class QuickBooksSandbox(Sandbox):
     def app(self) -> Any:
         return build_app(self.store, self.tokens, self.realm_id)
 
+    @property
+    def fail_emails(self) -> set[str]:
+        """Knob: API writes carrying one of these addresses fail with a 6000 ValidationFault.
+
+        In a batch only that item fails (its own Fault), the others are written, as at
+        QuickBooks; outside edits (`add_record`, `update_record`) are not affected.
+        """
+        return self.store.fail_emails
+
+    @fail_emails.setter
+    def fail_emails(self, emails: set[str]) -> None:
+        self.store.fail_emails = set(emails)
+
     def settings(self, base_url: str) -> dict[str, Any]:
         return {
             "client_id": self.client_id,

@@ -45,6 +45,7 @@ class Store:
         self.request_ids: dict[str, tuple[int, Any]] = {}
         self.names: dict[str, str] = {}  # folded DisplayName -> customer id
         self.before_write: list[Callable[[], None]] = []  # edits a user makes just before the next writes
+        self.fail_emails: set[str] = set()  # the sandbox knob: API writes carrying one of these are refused
         self.clock_offset = timedelta()
         self.lock = threading.RLock()
         self._next_id = 1
