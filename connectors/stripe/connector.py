@@ -40,9 +40,10 @@ from .fields import (
     parse_tags,
     to_record,
 )
-from .listing import customer_pages, subscriptions_by_customer
+from .listing import customer_pages
 from .rules import StripeConnectionOptions, skip_reason
 from .settings import TEST_KEY_REQUESTS_PER_SECOND, StripeSettings
+from .subscriptions import CUSTOMER_EXPAND, LIST_EXPAND, Sub, SubscriptionReader
 from .writes import describe_error
 
 if TYPE_CHECKING:
@@ -83,6 +84,7 @@ class StripeConnector(Connector):
         self.transport = build_transport(settings, context)
         self.http = EngineHTTPXClient(self.transport, settings.timeout_seconds)
         self.client = build_client(settings, self.http)
+        self.subscriptions = SubscriptionReader(self.client)
 
     def __repr__(self) -> str:
         return f"StripeConnector(account={self.context.account!r}, base_url={self.settings.api_base()!r})"
@@ -102,23 +104,36 @@ class StripeConnector(Connector):
             yield page
 
     async def _full_listing(self, note: str | None) -> AsyncIterator[Page]:
-        """Every live customer; the cursor is taken first, so changes during the listing show next time."""
+        """Every live customer, its current subscriptions expanded on the same pages.
+
+        The cursor is taken first, so changes during the listing show next
+        time. Canceled subscriptions (for customers with no current one) are
+        listed alongside; the first page waits for them.
+        """
         cursor = await latest_cursor(self.client)
-        partitions = self.settings.partitions
-        # Subscriptions are listed alongside the customers; the first customer page waits for them.
-        pending = asyncio.create_task(subscriptions_by_customer(self.client, partitions=partitions))
-        subscriptions: builtins.dict[str, builtins.list[builtins.dict[str, Any]]] = {}
+        derived = self.settings.read_subscriptions
+        pending = asyncio.create_task(self.subscriptions.canceled_by_customer()) if derived else None
+        canceled: builtins.dict[str, builtins.list[Sub]] | None = None
         held: builtins.list[Record] | None = None
+        expand = LIST_EXPAND if derived else None
         try:
-            async for customers in customer_pages(self.client, partitions):
-                subscriptions = subscriptions or await pending
+            async for customers in customer_pages(self.client, self.settings.partitions, expand):
+                if pending is not None and canceled is None:
+                    canceled = await pending
                 if held is not None:
                     yield Page(records=held, full=True, note=note)
-                held = [self._record(c, subscriptions.get(c["id"], [])) for c in customers]
-            subscriptions = subscriptions or await pending
+                held = [await self._listed(c, canceled) for c in customers]
         finally:
-            pending.cancel()
+            if pending is not None:
+                pending.cancel()
         yield Page(records=held or [], cursor=cursor.to_json(), last=True, full=True, note=note)
+
+    async def _listed(
+        self, customer: builtins.dict[str, Any], canceled: Mapping[str, builtins.list[Sub]] | None
+    ) -> Record:
+        if canceled is None:
+            return self._record(customer, None)
+        return self._record(customer, await self.subscriptions.of(customer, canceled))
 
     async def _changed_pages(
         self, ids: builtins.list[str], deleted: set[str], cursor: EventsCursor | None
@@ -136,13 +151,14 @@ class StripeConnector(Connector):
             return Record(id=customer_id, fields={}, deleted=True)
         return await self.get(customer_id)
 
-    def _record(self, customer: Mapping[str, Any], subscriptions: Sequence[Mapping[str, Any]]) -> Record:
+    def _record(self, customer: Mapping[str, Any], subscriptions: Sequence[Mapping[str, Any]] | None) -> Record:
         return to_record(customer, subscriptions, self.settings.lifecycle_stages)
 
-    async def _customer(self, customer_id: str) -> builtins.dict[str, Any] | None:
+    async def _customer(self, customer_id: str, expand: bool = False) -> builtins.dict[str, Any] | None:
         """The customer as a dict (deleted ones come back flagged); None when Stripe never had it."""
+        params: builtins.dict[str, Any] = {"expand": CUSTOMER_EXPAND} if expand else {}
         try:
-            customer = await self.client.v1.customers.retrieve_async(customer_id)
+            customer = await self.client.v1.customers.retrieve_async(customer_id, params)  # type: ignore[arg-type]
         except stripe.InvalidRequestError as error:
             if error.http_status == 404:
                 return None
@@ -150,13 +166,17 @@ class StripeConnector(Connector):
         return customer.to_dict()
 
     async def get(self, record_id: str) -> Record | None:
-        customer = await self._customer(record_id)
+        """One request: the customer with its current subscriptions expanded (plus a probe when it has none)."""
+        derived = self.settings.read_subscriptions
+        customer = await self._customer(record_id, expand=derived)
         if customer is None:
             return None
-        if customer.get("deleted"):
-            return self._record(customer, [])
-        subscriptions = await subscriptions_by_customer(self.client, record_id)
-        return self._record(customer, subscriptions.get(record_id, []))
+        return await self._with_subscriptions(customer)
+
+    async def _with_subscriptions(self, customer: builtins.dict[str, Any]) -> Record:
+        if customer.get("deleted") or not self.settings.read_subscriptions:
+            return self._record(customer, None)
+        return self._record(customer, await self.subscriptions.of(customer))
 
     async def upsert(self, requests: Sequence[WriteRequest]) -> builtins.list[WriteResult]:
         """Writes run concurrently (Stripe has no batch write); each fails alone."""
@@ -176,17 +196,18 @@ class StripeConnector(Connector):
         """A create carries the journal key as Idempotency-Key: a retry returns the same customer."""
         params = cast("CustomerCreateParams", customer_params(request.fields))
         customer = await self.client.v1.customers.create_async(params, {"idempotency_key": request.key})
-        return self._record(customer.to_dict(), [])
+        return self._record(customer.to_dict(), [] if self.settings.read_subscriptions else None)
 
     async def _update(self, customer_id: str, fields: Mapping[str, Any]) -> Record:
         current_address = None
         if any(name.startswith("address.") for name in fields):
             current = await self._customer(customer_id)
             current_address = (current or {}).get("address")
-        params = cast("CustomerUpdateParams", customer_params(fields, current_address))
-        customer = await self.client.v1.customers.update_async(customer_id, params)
-        subscriptions = await subscriptions_by_customer(self.client, customer_id)
-        return self._record(customer.to_dict(), subscriptions.get(customer_id, []))
+        params = customer_params(fields, current_address)
+        if self.settings.read_subscriptions:
+            params["expand"] = CUSTOMER_EXPAND  # the answer carries what the derived fields need
+        customer = await self.client.v1.customers.update_async(customer_id, cast("CustomerUpdateParams", params))
+        return await self._with_subscriptions(customer.to_dict())
 
     async def tag(self, record_id: str, tag: str) -> None:
         await self._set_tags(record_id, lambda tags: tags | {_checked_tag(tag)})

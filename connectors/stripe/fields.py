@@ -76,13 +76,14 @@ def customer_fields(customer: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def to_record(
-    customer: Mapping[str, Any], subscriptions: Sequence[Mapping[str, Any]], stages: Mapping[str, str]
+    customer: Mapping[str, Any], subscriptions: Sequence[Mapping[str, Any]] | None, stages: Mapping[str, str]
 ) -> Record:
-    """A customer (deleted or not) with its subscriptions as an engine Record."""
+    """A customer (deleted or not) with its subscriptions as an engine Record; None: derived fields not read."""
     if customer.get("deleted"):
         return Record(id=str(customer["id"]), fields={}, deleted=True)
     fields = customer_fields(customer)
-    fields.update(derived_fields(subscriptions, stages))
+    if subscriptions is not None:
+        fields.update(derived_fields(subscriptions, stages))
     return Record(
         id=str(customer["id"]),
         fields=fields,

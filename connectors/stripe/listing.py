@@ -1,4 +1,4 @@
-"""Full listings of customers and subscriptions, sequential or split by `created` range.
+"""Full listings of customers, sequential or split by `created` range.
 
 Stripe lists newest first and pages only forwards, so one listing is one
 request at a time. For a large account the `created` range is split into
@@ -11,68 +11,63 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import itertools
-from collections import defaultdict
 from collections.abc import AsyncIterator
 from typing import Any
 
 import stripe
 
-from .pagination import PAGE_SIZE, ListMethod, list_all, pages
+from .pagination import PAGE_SIZE, ListMethod, pages
 
-SUBSCRIPTION_EXPAND = ["data.items.data.price.product"]
 SLICES_PER_WORKER = 4
 DAY = 86400
+# Where the oldest object is looked for: 1 day back, 4 days, ... 4**7 days (45 years), all at once.
+PROBE_SPANS = [DAY * 4**power for power in range(8)]
+REFINE_CUTS = 8  # each refining round asks 7 points at once and narrows the range eightfold
+REFINE_ROUNDS = 2
 
 Customer = dict[str, Any]
 
 
-async def subscriptions_by_customer(
-    client: stripe.StripeClient, customer: str | None = None, partitions: int = 1
-) -> dict[str, list[dict[str, Any]]]:
-    """Every subscription (all statuses) with prices and products, grouped by customer id."""
-    params: dict[str, Any] = {"status": "all", "limit": PAGE_SIZE, "expand": SUBSCRIPTION_EXPAND}
-    if customer:
-        params["customer"] = customer
-    grouped: dict[str, list[dict[str, Any]]] = defaultdict(list)
-    found: list[dict[str, Any]] = []
-    if partitions <= 1:
-        found = await list_all(client.v1.subscriptions.list_async, params)
-    else:
-        async for page in partitioned_pages(client.v1.subscriptions.list_async, params, partitions):
-            found.extend(page)
-    for subscription in found:
-        owner = subscription.get("customer")
-        grouped[str(owner.get("id") if isinstance(owner, dict) else owner)].append(subscription)
-    return dict(grouped)
-
-
-def customer_pages(client: stripe.StripeClient, partitions: int) -> AsyncIterator[list[Customer]]:
-    params = {"limit": PAGE_SIZE}
+def customer_pages(
+    client: stripe.StripeClient, partitions: int, expand: list[str] | None = None
+) -> AsyncIterator[list[Customer]]:
+    params: dict[str, Any] = {"limit": PAGE_SIZE, **({"expand": expand} if expand else {})}
     if partitions <= 1:
         return pages(client.v1.customers.list_async, params)
     return partitioned_pages(client.v1.customers.list_async, params, partitions)
 
 
 async def oldest_bound(method: ListMethod, params: dict[str, Any], newest: int) -> int:
-    """A time with nothing created before it, close to the oldest object (about ten probes)."""
+    """A time with nothing created before it, close to the oldest object.
 
-    async def any_before(timestamp: int) -> bool:
-        return bool((await method({**params, "limit": 1, "created": {"lt": timestamp}})).data)
+    Stripe lists newest first and cannot sort the other way, so the oldest
+    object is bracketed by `created[lt]` probes: one round at exponentially
+    spaced points, then rounds that cut the bracket in eight. Probes of a
+    round go out together, so the cost is three round trips, not twenty.
+    """
+    base = {key: value for key, value in params.items() if key != "expand"}
 
-    span = DAY
-    while await any_before(newest - span):
-        if newest - span <= 0:
-            return 0
-        span *= 4
-    low, high = newest - span, newest - span // 4
-    precision = max(60, span // 32)
-    while high - low > precision:
-        middle = (low + high) // 2
-        if await any_before(middle):
-            high = middle
-        else:
-            low = middle
-    return max(low, 0)
+    async def any_before(timestamps: list[int]) -> list[bool]:
+        found = await asyncio.gather(*(method({**base, "limit": 1, "created": {"lt": t}}) for t in timestamps))
+        return [bool(page.data) for page in found]
+
+    points = [newest - span for span in PROBE_SPANS]
+    older = await any_before(points)
+    if all(older):
+        return 0
+    first_clear = older.index(False)  # nothing before points[first_clear]; something before the point after it
+    low = points[first_clear]
+    high = points[first_clear - 1] if first_clear else newest + 1
+    for _ in range(REFINE_ROUNDS):
+        if high - low <= 60:
+            break
+        cuts = [low + (high - low) * i // REFINE_CUTS for i in range(1, REFINE_CUTS)]
+        for cut, found in zip(cuts, await any_before(cuts), strict=True):
+            if found:
+                high = cut
+                break
+            low = cut
+    return max(int(low), 0)
 
 
 def slices(low: int, high: int, count: int) -> list[tuple[int, int]]:
@@ -85,7 +80,7 @@ async def partitioned_pages(
     method: ListMethod, base: dict[str, Any], partitions: int
 ) -> AsyncIterator[list[Customer]]:
     """Pages from concurrent `created` slices, in no particular order."""
-    newest_page = await method({**base, "limit": 1})
+    newest_page = await method({key: value for key, value in base.items() if key != "expand"} | {"limit": 1})
     if not newest_page.data:
         yield []
         return

@@ -40,6 +40,8 @@ class StripeSettings(ConnectorSettings):
     search_requests_per_second: float = Field(default=SEARCH_REQUESTS_PER_SECOND, gt=0)
     max_concurrency: int = Field(default=8, ge=1, le=64)
     partitions: int = Field(default=1, ge=1, le=32)
+    # False: customers only, no subscription reads, no derived fields (plans, mrr, ...) in the records.
+    read_subscriptions: bool = True
     lifecycle_stages: dict[str, str] = Field(default_factory=lambda: dict(DEFAULT_LIFECYCLE_STAGES))
     api_version: str = API_VERSION
     timeout_seconds: float = Field(default=30.0, gt=0)

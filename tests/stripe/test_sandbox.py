@@ -110,9 +110,10 @@ def test_expand_and_subscription_shapes(api) -> None:
     item = created["items"]["data"][0]
     assert (created["object"], created["status"], item["quantity"]) == ("subscription", "active", 3)
     assert item["current_period_end"] > item["current_period_start"], "periods live on the items"
-    listed = client.get("/v1/subscriptions", params={"customer": customer,
-                                                     "expand[]": "data.items.data.price.product"}).json()
-    assert listed["data"][0]["items"]["data"][0]["price"]["product"]["object"] == "product"
+    too_deep = client.get("/v1/subscriptions", params={"expand[]": "data.items.data.price.product"})
+    assert too_deep.json()["error"]["code"] == "property_expansion_max_depth", "Stripe counts `data` as a level"
+    listed = client.get("/v1/subscriptions", params={"customer": customer, "expand[]": "data.customer"}).json()
+    assert listed["data"][0]["customer"]["id"] == customer
     with_subs = client.get(f"/v1/customers/{customer}", params={"expand[]": "subscriptions"}).json()
     assert [s["id"] for s in with_subs["subscriptions"]["data"]] == [created["id"]]
     canceled = client.delete(f"/v1/subscriptions/{created['id']}").json()

@@ -7,7 +7,7 @@ from copy import deepcopy
 from typing import Any
 
 from .errors import ApiError, missing
-from .query import page, search_page
+from .query import ordered_cached, page, search_page
 from .store import SUBSCRIPTION_STATUSES, Store
 
 Params = dict[str, Any]
@@ -29,9 +29,10 @@ def search_customers(store: Store, params: Params, path: Path) -> dict[str, Any]
 
 def list_customers(store: Store, params: Params, path: Path) -> dict[str, Any]:
     _list_params(params, ("email",))
-    live = [c for c in store.of_kind("customer") if not c.get("deleted")]
     if "email" in params:
-        live = [c for c in live if c.get("email") == params["email"]]
+        matching = [c for c in store.of_kind("customer") if not c.get("deleted") and c.get("email") == params["email"]]
+        return page(store, matching, params, "/v1/customers")
+    live = ordered_cached(store, "customers", lambda: [c for c in store.of_kind("customer") if not c.get("deleted")])
     return page(store, live, params, "/v1/customers")
 
 
@@ -83,19 +84,24 @@ def retrieve_price(store: Store, params: Params, path: Path) -> dict[str, Any]:
 def list_subscriptions(store: Store, params: Params, path: Path) -> dict[str, Any]:
     """By default only subscriptions that have not been canceled, as Stripe lists them."""
     _list_params(params, ("customer", "price", "status"))
-    subs = store.of_kind("subscription")
     status = params.get("status")
-    if status is None:
-        subs = [s for s in subs if s["status"] != "canceled"]
-    elif status != "all":
-        if status not in SUBSCRIPTION_STATUSES and status != "ended":
-            raise ApiError(400, f"Invalid status: must be one of {sorted(SUBSCRIPTION_STATUSES)}", param="status")
-        subs = [s for s in subs if s["status"] == status]
-    if "customer" in params:
-        subs = [s for s in subs if s["customer"] == params["customer"]]
+    if status is not None and status != "all" and status not in SUBSCRIPTION_STATUSES and status != "ended":
+        raise ApiError(400, f"Invalid status: must be one of {sorted(SUBSCRIPTION_STATUSES)}", param="status")
+    if "customer" not in params and "price" not in params:
+        every = store.of_kind("subscription")
+        subs = ordered_cached(store, f"subscriptions:{status}", lambda: _with_status(every, status))
+        return page(store, subs, params, "/v1/subscriptions")
+    found = store.subscriptions_of(params["customer"]) if "customer" in params else store.of_kind("subscription")
+    found = _with_status(found, status)
     if "price" in params:
-        subs = [s for s in subs if any(i["price"]["id"] == params["price"] for i in s["items"]["data"])]
-    return page(store, subs, params, "/v1/subscriptions")
+        found = [s for s in found if any(i["price"]["id"] == params["price"] for i in s["items"]["data"])]
+    return page(store, found, params, "/v1/subscriptions")
+
+
+def _with_status(subs: list[dict[str, Any]], status: Any) -> list[dict[str, Any]]:
+    if status is None:
+        return [s for s in subs if s["status"] != "canceled"]
+    return subs if status == "all" else [s for s in subs if s["status"] == status]
 
 
 def create_subscription(store: Store, params: Params, path: Path) -> dict[str, Any]:

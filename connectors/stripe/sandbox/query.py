@@ -3,16 +3,20 @@
 from __future__ import annotations
 
 import base64
+import bisect
+import math
 import re
 from collections.abc import Callable
 from copy import deepcopy
+from dataclasses import dataclass
 from typing import Any
 
 from .errors import ApiError, bad_param
 from .store import Store
 
-MAX_EXPAND_DEPTH = 4
-RANGE_OPS = {"gt": int.__gt__, "gte": int.__ge__, "lt": int.__lt__, "lte": int.__le__}
+MAX_EXPAND_DEPTH = 4  # dot-separated parts, `data` included: Stripe refuses data.items.data.price.product
+EMBEDDED_LIST_LIMIT = 10  # subscriptions embedded in an expanded customer; `has_more` says there are others
+RANGE_OPS = frozenset({"gt", "gte", "lt", "lte"})
 
 
 def _int(value: Any, param: str) -> int:
@@ -22,19 +26,6 @@ def _int(value: Any, param: str) -> int:
         raise bad_param(param, f"Invalid integer: {value}") from None
 
 
-def created_filter(value: Any) -> Callable[[dict[str, Any]], bool]:
-    """`created=T` or `created[gt|gte|lt|lte]=T`."""
-    if isinstance(value, dict):
-        checks = []
-        for op, bound in value.items():
-            if op not in RANGE_OPS:
-                raise bad_param(f"created[{op}]", f"Received unknown parameter: created[{op}]", "parameter_unknown")
-            checks.append((RANGE_OPS[op], _int(bound, f"created[{op}]")))
-        return lambda obj: all(fn(int(obj["created"]), bound) for fn, bound in checks)
-    exact = _int(value, "created")
-    return lambda obj: int(obj["created"]) == exact
-
-
 def limit_of(params: dict[str, Any]) -> int:
     limit = _int(params.get("limit", 10), "limit")
     if not 1 <= limit <= 100:
@@ -42,28 +33,73 @@ def limit_of(params: dict[str, Any]) -> int:
     return limit
 
 
-def page(store: Store, items: list[dict[str, Any]], params: dict[str, Any], url: str) -> dict[str, Any]:
-    """Newest first; `starting_after` pages towards older objects, `ending_before` towards newer ones."""
-    def key(obj: dict[str, Any]) -> tuple[int, int]:
-        return (int(obj.get("created") or 0), store.order[obj["id"]])
+@dataclass(frozen=True)
+class Ordered:
+    """Objects newest first, with their sort keys negated (so ascending) for bisecting pages and ranges."""
 
-    ordered = sorted(items, key=key, reverse=True)
+    objects: list[dict[str, Any]]
+    keys: list[tuple[int, int]]
+
+
+def order_key(store: Store, obj: dict[str, Any]) -> tuple[int, int]:
+    """Newest first: creation time, then creation order (a deleted customer keeps its place at time 0)."""
+    return (-int(obj.get("created") or 0), -store.order[obj["id"]])
+
+
+def ordered(store: Store, items: list[dict[str, Any]]) -> Ordered:
+    objects = sorted(items, key=lambda obj: order_key(store, obj))
+    return Ordered(objects, [order_key(store, obj) for obj in objects])
+
+
+def ordered_cached(store: Store, name: str, items: Callable[[], list[dict[str, Any]]]) -> Ordered:
+    """An ordered listing kept until the next write: paging 100,000 customers must not sort them per page."""
+    cached = store.list_cache.get(name)
+    if cached is None or cached[0] != store.version:
+        cached = (store.version, ordered(store, items()))
+        store.list_cache[name] = cached
+    return cached[1]
+
+
+def created_bounds(value: Any) -> tuple[float, float]:
+    """`created=T` or `created[gt|gte|lt|lte]=T` as an inclusive [low, high] range."""
+    if not isinstance(value, dict):
+        exact = _int(value, "created")
+        return exact, exact
+    low, high = -math.inf, math.inf
+    for op, bound in value.items():
+        if op not in RANGE_OPS:
+            raise bad_param(f"created[{op}]", f"Received unknown parameter: created[{op}]", "parameter_unknown")
+        number = _int(bound, f"created[{op}]")
+        if op in ("gt", "gte"):
+            low = max(low, number + (op == "gt"))
+        else:
+            high = min(high, number - (op == "lt"))
+    return low, high
+
+
+def page(
+    store: Store, items: list[dict[str, Any]] | Ordered, params: dict[str, Any], url: str
+) -> dict[str, Any]:
+    """Newest first; `starting_after` pages towards older objects, `ending_before` towards newer ones."""
+    view = items if isinstance(items, Ordered) else ordered(store, items)
+    start, end = 0, len(view.keys)
     if "created" in params:
-        keep = created_filter(params["created"])
-        ordered = [obj for obj in ordered if keep(obj)]
+        low, high = created_bounds(params["created"])
+        start = bisect.bisect_left(view.keys, (-high, -math.inf))
+        end = max(start, bisect.bisect_right(view.keys, (-low, math.inf)))
     limit = limit_of(params)
     if params.get("starting_after") and params.get("ending_before"):
         raise ApiError(400, "You may only specify one of these parameters: ending_before, starting_after.")
     if params.get("starting_after"):
-        anchor = key(_anchor(store, params["starting_after"], "starting_after"))
-        rest = [obj for obj in ordered if key(obj) < anchor]
-        data, has_more = rest[:limit], len(rest) > limit
+        anchor = order_key(store, _anchor(store, params["starting_after"], "starting_after"))
+        start = max(start, bisect.bisect_right(view.keys, anchor))
+        data, has_more = view.objects[start : min(end, start + limit)], end - start > limit
     elif params.get("ending_before"):
-        anchor = key(_anchor(store, params["ending_before"], "ending_before"))
-        newer = [obj for obj in ordered if key(obj) > anchor]
-        data, has_more = newer[-limit:], len(newer) > limit
+        anchor = order_key(store, _anchor(store, params["ending_before"], "ending_before"))
+        end = min(end, bisect.bisect_left(view.keys, anchor))
+        data, has_more = view.objects[max(start, end - limit) : end], end - start > limit
     else:
-        data, has_more = ordered[:limit], len(ordered) > limit
+        data, has_more = view.objects[start : min(end, start + limit)], end - start > limit
     return {"object": "list", "data": deepcopy(data), "has_more": has_more, "url": url}
 
 
@@ -81,8 +117,9 @@ def expand(store: Store, obj: dict[str, Any], paths: Any) -> dict[str, Any]:
     """Replace ids with objects along each `expand[]` path (at most four levels)."""
     for path in paths if isinstance(paths, list) else [paths]:
         parts = str(path).split(".")
-        if len([p for p in parts if p != "data"]) > MAX_EXPAND_DEPTH:
-            raise bad_param("expand", f"You cannot expand more than {MAX_EXPAND_DEPTH} levels of a property: {path}")
+        if len(parts) > MAX_EXPAND_DEPTH:
+            message = f"You cannot expand more than {MAX_EXPAND_DEPTH} levels of a property. Property: {path}"
+            raise bad_param("expand", message, code="property_expansion_max_depth")
         _expand(store, obj, parts, str(path))
     return obj
 
@@ -97,7 +134,7 @@ def _expand(store: Store, node: Any, parts: list[str], path: str) -> None:
         return
     if not isinstance(node, dict):
         raise bad_param("expand", f"This property cannot be expanded ({head}).")
-    if head == "subscriptions" and node.get("object") == "customer" and "subscriptions" not in node:
+    if head == "subscriptions" and node.get("object") == "customer" and not node.get("deleted"):
         node["subscriptions"] = customer_subscriptions(store, node["id"])
     value = node.get(head)
     if isinstance(value, str) and value in store.objects:
@@ -109,8 +146,8 @@ def _expand(store: Store, node: Any, parts: list[str], path: str) -> None:
 
 def customer_subscriptions(store: Store, customer_id: str) -> dict[str, Any]:
     """The customer's `subscriptions` include: its subscriptions that have not ended."""
-    subs = [s for s in store.of_kind("subscription") if s["customer"] == customer_id and s["status"] != "canceled"]
-    return page(store, subs, {"limit": 100}, f"/v1/customers/{customer_id}/subscriptions")
+    subs = [s for s in store.subscriptions_of(customer_id) if s["status"] != "canceled"]
+    return page(store, subs, {"limit": EMBEDDED_LIST_LIMIT}, f"/v1/customers/{customer_id}/subscriptions")
 
 
 _CLAUSE = re.compile(

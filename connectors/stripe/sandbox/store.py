@@ -33,6 +33,9 @@ class Store:
         self.events: list[dict[str, Any]] = []
         self.clock_offset = 0
         self.listeners: list[Callable[[dict[str, Any]], None]] = []
+        self.subscriptions_by_customer: dict[str, list[dict[str, Any]]] = {}
+        self.version = 0  # bumped on every write: list caches are valid for one version
+        self.list_cache: dict[str, tuple[int, Any]] = {}
         self._seq = 0
 
     def now(self) -> int:
@@ -46,6 +49,7 @@ class Store:
                     return candidate
 
     def _put(self, obj: dict[str, Any]) -> dict[str, Any]:
+        self.version += 1
         if obj["id"] not in self.order:
             self._seq += 1
             self.order[obj["id"]] = self._seq
@@ -55,6 +59,10 @@ class Store:
 
     def of_kind(self, kind: str) -> list[dict[str, Any]]:
         return list(self.kinds.get(kind, {}).values())
+
+    def subscriptions_of(self, customer_id: str) -> list[dict[str, Any]]:
+        """A customer's subscriptions of every status (an index: listings must not scan them all per customer)."""
+        return list(self.subscriptions_by_customer.get(customer_id, []))
 
     def get(self, kind: str, object_id: str, param: str = "id") -> dict[str, Any]:
         obj = self.objects.get(object_id)
@@ -123,8 +131,8 @@ class Store:
     def delete_customer(self, customer_id: str) -> dict[str, Any]:
         with self.lock:
             customer = self._live_customer(customer_id)
-            for subscription in self.of_kind("subscription"):
-                if subscription["customer"] == customer_id and subscription["status"] != "canceled":
+            for subscription in self.subscriptions_of(customer_id):
+                if subscription["status"] != "canceled":
                     self.cancel_subscription(subscription["id"])
             self.emit("customer.deleted", customer)
             self._put({"id": customer_id, "object": "customer", "deleted": True})
@@ -194,6 +202,7 @@ class Store:
                 "trial_start": now if trial_days else None,
             }
             self._put(subscription)
+            self.subscriptions_by_customer.setdefault(customer["id"], []).append(subscription)
             self.emit("customer.subscription.created", subscription)
             return deepcopy(subscription)
 
