@@ -1,7 +1,10 @@
 """API faults injected by the sandboxes at set rates: every run ends complete or with each failure reported.
 
 The sandboxes answer a share of requests with 429 (Retry-After), 500, 502,
-503 or stall past the client's timeout. Runs repeat until one completes;
+503, stall past the client's timeout, or act on a request and then lose
+its answer: the connection dropped halfway (reset) or a 200 whose JSON is
+cut short (malformed) - a write that landed without the client knowing.
+Runs repeat until one completes;
 each run that did not must name every record it failed in the retry list,
 and once the faults stop the two sides hold every person exactly once.
 """
@@ -22,7 +25,12 @@ FAULTS = [
     pytest.param({"429": 0.1}, id="429-retry-after"),
     pytest.param({"500": 0.06, "502": 0.06, "503": 0.06}, id="5xx"),
     pytest.param({"timeout": 0.03}, id="timeouts"),
-    pytest.param({"429": 0.05, "500": 0.05, "502": 0.05, "503": 0.05, "timeout": 0.02}, id="everything"),
+    pytest.param({"reset": 0.08}, id="resets"),
+    pytest.param({"malformed": 0.08}, id="malformed-json"),
+    pytest.param(
+        {"429": 0.04, "500": 0.04, "502": 0.04, "503": 0.04, "timeout": 0.02, "reset": 0.04, "malformed": 0.04},
+        id="everything",
+    ),
 ]
 
 
