@@ -8,10 +8,11 @@ import sys
 import tempfile
 from pathlib import Path
 
-from bench import report, scenarios
+from bench import quickbooks, report, scenarios
 
 SMOKE_SIZE = 300
 DEFAULT_SIZE = 10_000
+QUICKBOOKS_SIZE = 2_000  # 40 batches of 30 a minute: 10,000 records would be 7+ minutes of rate limit
 
 
 def parse(argv: list[str]) -> argparse.Namespace:
@@ -20,6 +21,8 @@ def parse(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--smoke", action="store_true", help=f"a quick run at {SMOKE_SIZE} records (CI)")
     parser.add_argument("--json", action="store_true", help="print one JSON document instead of the table")
     parser.add_argument("--only", default="B1,B2,B3,B4", help="comma-separated benchmarks (B1-B3 run together)")
+    parser.add_argument("--quickbooks-size", type=int, default=QUICKBOOKS_SIZE,
+                        help="largest size of B1 into QuickBooks (0: skip it)")
     return parser.parse_args(argv)
 
 
@@ -32,6 +35,11 @@ def main(argv: list[str] | None = None) -> int:
         if wanted & {"B1", "B2", "B3"}:
             with tempfile.TemporaryDirectory(prefix="pairsync-bench-") as folder:
                 results += [r for r in scenarios.b1_b2_b3(Path(folder), size) if r["id"] in wanted]
+        qb_size = min(size, args.quickbooks_size)
+        if "B1" in wanted and qb_size > 0 and (qb_size == size or size == sizes[-1]):
+            with tempfile.TemporaryDirectory(prefix="pairsync-bench-qb-") as folder:
+                results.append(quickbooks.run_b1(Path(folder), qb_size, scenarios.STRIPE_REALISTIC,
+                                                 scenarios.stripe_read))
         if "B4" in wanted:
             results.append(scenarios.b4_listing(size))
     across = report.b2_consistency(results)
@@ -49,6 +57,8 @@ def knobs() -> dict[str, str]:
     return {
         "stripe sandbox (B1, B2)": scenarios.STRIPE_REALISTIC.describe() + " (test-mode limit)",
         "google sandbox (B1, B2)": scenarios.GOOGLE_REALISTIC.describe() + " (90 requests/minute per user)",
+        "quickbooks sandbox (B1)": quickbooks.QUICKBOOKS_REALISTIC.describe()
+        + f" (500/minute per company), client batches {quickbooks.BATCHES_PER_MINUTE:g}/minute of 30",
         "B3": "both sandboxes at zero latency, no rate limit; CPU of the engine's thread only",
         "B4": f"stripe sandbox latency {scenarios.STRIPE_REALISTIC.latency_ms:g} ms, no rate limit",
     }

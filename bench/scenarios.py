@@ -23,6 +23,7 @@ from bench.harness import CONNECTION, Pair, SideKnobs
 from connectors.google_contacts.writes import BATCH_SIZE as GOOGLE_BATCH
 from connectors.stripe import StripeConnector, StripeSettings
 from connectors.stripe.pagination import PAGE_SIZE as STRIPE_PAGE
+from connectors.stripe.sandbox import StripeSandbox
 from engine.connector import ConnectorContext
 from engine.planner.model import SIDES, Side
 from engine.planner.plan import plan
@@ -38,14 +39,20 @@ UNLIMITED = SideKnobs(latency_ms=0, rate_per_second=0, client_rate_per_second=10
 CHANGES_PER_SIDE = 10
 
 
+def stripe_read(sandbox: StripeSandbox, count: int, knobs: SideKnobs) -> Phase:
+    """Stripe's full read: the events head, the customer pages (current subscriptions expanded on them),
+    the canceled subscriptions (listed alongside) and the product catalogue."""
+    canceled = sum(1 for s in sandbox.store.of_kind("subscription") if s["status"] == "canceled")
+    customer_pages, canceled_pages = pages(count, STRIPE_PAGE), pages(canceled, STRIPE_PAGE)
+    requests = 1 + customer_pages + canceled_pages + 1
+    return Phase(requests, max(customer_pages, canceled_pages), knobs.latency_ms / 1000, knobs.rate_per_second)
+
+
 def b1_bound(pair: Pair, count: int) -> float:
-    """Reads: Stripe's events head, subscription and customer pages; Google's empty listing. Writes: batches."""
-    subscriptions = len(pair.stripe.store.of_kind("subscription"))
-    s, g = pair.stripe_knobs, pair.google_knobs
-    stripe_requests = 1 + pages(subscriptions, STRIPE_PAGE) + pages(count, STRIPE_PAGE)
-    chain = max(pages(subscriptions, STRIPE_PAGE), pages(count, STRIPE_PAGE))
+    """Reads: Stripe (see stripe_read); Google's token and empty listing. Writes: Google's batches."""
+    g = pair.google_knobs
     reads = [
-        Phase(stripe_requests, chain, s.latency_ms / 1000, s.rate_per_second),
+        stripe_read(pair.stripe, count, pair.stripe_knobs),
         Phase(2, 2, g.latency_ms / 1000, g.rate_per_second),  # token refresh, then the one page
     ]
     batches = pages(count, GOOGLE_BATCH)
@@ -180,30 +187,36 @@ def _peak_bytes(call: Callable[[], Any]) -> int:
 
 
 def b4_listing(count: int) -> Result:
-    """The connector's full listing against the raw SDK's auto-pagination over the same sandbox."""
-    from connectors.stripe.sandbox import StripeSandbox
+    """The connector's full listing against the raw SDK's auto-pagination over the same sandbox.
 
+    Like for like is the connector reading customers only (`read_subscriptions: false`); with the
+    derived fields it also expands subscriptions on each page and lists canceled ones alongside.
+    """
     sandbox = StripeSandbox()
     sandbox.seed(count)
     knobs = Knobs(latency_ms=STRIPE_REALISTIC.latency_ms)
     with SandboxServer(sandbox, knobs=knobs) as server:
         sdk = asyncio.run(_sdk_listing(server))
-        connector = {p: asyncio.run(_connector_listing(server, p)) for p in (1, 4)}
-    _require(sdk[0] == count and all(c[0] == count for c in connector.values()), "B4", {"sdk": sdk, **connector})
-    ratio = connector[1][1] / sdk[1]
-    partitioned = connector[4][1] / sdk[1]
+        runs = {(p, derived): asyncio.run(_connector_listing(server, p, derived))
+                for p in (1, 4) for derived in (False, True)}
+    _require(sdk[0] == count and all(c[0] == count for c in runs.values()), "B4", {"sdk": sdk, **runs})
+    ratio = {key: seconds / sdk[1] for key, (_, seconds) in runs.items()}
     return {
         "id": "B4",
         "name": "listing customers: connector vs raw stripe SDK auto-pagination",
         "size": count,
         "sdk_seconds": round(sdk[1], 2),
-        "connector_seconds": round(connector[1][1], 2),
-        "partitioned_seconds": round(connector[4][1], 2),
-        "ratio": round(ratio, 3),
-        "ratio_partitioned": round(partitioned, 3),
-        "knobs": f"latency {STRIPE_REALISTIC.latency_ms:g} ms, no rate limit",
-        "target": "ratio <= 1.1, partitioned < 1.0",
-        "met": ratio <= 1.1 and partitioned < 1.0,
+        "customers_only_seconds": round(runs[(1, False)][1], 2),
+        "with_derived_seconds": round(runs[(1, True)][1], 2),
+        "partitioned_seconds": round(runs[(4, True)][1], 2),
+        "ratio": round(ratio[(1, False)], 3),
+        "ratio_with_derived": round(ratio[(1, True)], 3),
+        "ratio_partitioned_customers_only": round(ratio[(4, False)], 3),
+        "ratio_partitioned": round(ratio[(4, True)], 3),
+        "knobs": f"latency {STRIPE_REALISTIC.latency_ms:g} ms, no rate limit; partitioned = 4 workers",
+        "target": "ratio <= 1.1 (customers only, like for like), partitioned (with derived fields) < 1.0",
+        "met": ratio[(1, False)] <= 1.1 and ratio[(4, True)] < 1.0,
+        "note": "ratio_with_derived also reads subscriptions (expanded) and canceled ones: more than the SDK does",
     }
 
 
@@ -222,9 +235,10 @@ async def _sdk_listing(server: SandboxServer) -> tuple[int, float]:
     return seen, time.perf_counter() - start
 
 
-async def _connector_listing(server: SandboxServer, partitions: int) -> tuple[int, float]:
+async def _connector_listing(server: SandboxServer, partitions: int, derived: bool) -> tuple[int, float]:
     settings = StripeSettings(
-        **server.settings(), requests_per_second=100_000, partitions=partitions, max_concurrency=max(8, partitions)
+        **server.settings(), requests_per_second=100_000, partitions=partitions,
+        max_concurrency=max(8, partitions), read_subscriptions=derived,
     )
     connector = StripeConnector(settings, ConnectorContext("bench"))
     try:

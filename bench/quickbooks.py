@@ -1,0 +1,106 @@
+"""B1 into QuickBooks: Stripe customers into an empty QuickBooks company, through both sandboxes.
+
+QuickBooks takes creates in batches of 30 and allows 40 batch requests per
+minute per company (500 requests per minute in all). Its limit is a window
+of a minute, so the first 40 batches may go at once; the bound counts the
+rest at 40 a minute. That rate, not the engine, sets the time: 10,000
+records are 334 batches, over seven minutes whatever the engine does, so the
+default size here is smaller (`--quickbooks-size`), and the ratio is what
+to compare.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import time
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from bench.bound import Phase, bound_seconds, pages
+from bench.harness import SideKnobs
+from connectors.quickbooks.sandbox import QuickBooksSandbox
+from connectors.stripe.sandbox import StripeSandbox
+from engine.config import load_config
+from engine.runner import run_connection
+from engine.sandbox import Knobs, SandboxServer
+from engine.state.store import StateStore
+
+CONNECTION = "stripe-quickbooks"
+QUICKBOOKS_BATCH = 30
+BATCHES_PER_MINUTE = 40.0
+BATCH_BURST = 40  # a per-minute window lets a full minute's batches through at once
+QUICKBOOKS_REALISTIC = SideKnobs(latency_ms=150, rate_per_second=500 / 60, client_rate_per_second=500 / 60)
+
+
+def bound(stripe_read: Phase, count: int, knobs: SideKnobs) -> float:
+    """Slowest read (Stripe's; QuickBooks needs a token and one query) plus the batches beyond the burst."""
+    latency = knobs.latency_ms / 1000
+    batches = pages(count, QUICKBOOKS_BATCH)
+    reads = [stripe_read, Phase(2, 2, latency, knobs.rate_per_second)]
+    writes = [Phase(max(batches - BATCH_BURST, 0), 1, latency, BATCHES_PER_MINUTE / 60)]
+    return bound_seconds(reads, writes)
+
+
+def config(stripe: SandboxServer, books: SandboxServer, stripe_knobs: SideKnobs) -> dict[str, Any]:
+    qb = books.settings()
+    return {
+        "accounts": {
+            "stripe": {"connector": "stripe", "settings": {
+                "base_url": stripe.base_url, "api_key": "${BENCH_STRIPE_KEY}",
+                "requests_per_second": stripe_knobs.client_rate_per_second, "timeout_seconds": 60.0}},
+            "books": {"connector": "quickbooks", "settings": {
+                "base_url": qb["base_url"], "token_url": qb["token_url"], "client_id": qb["client_id"],
+                "client_secret": "${BENCH_QB_SECRET}", "refresh_token": "${BENCH_QB_REFRESH}",
+                "realm_id": qb["realm_id"], "requests_per_minute": QUICKBOOKS_REALISTIC.client_rate_per_second * 60,
+                "batch_requests_per_minute": BATCHES_PER_MINUTE, "retry_max_wait": 5.0, "timeout_seconds": 60.0}},
+        },
+        "connections": [{"name": CONNECTION, "left": "stripe", "right": "books", "direction": "left-to-right"}],
+    }
+
+
+def distinct_names(stripe: StripeSandbox) -> None:
+    """The seed draws from 100 names; QuickBooks wants each DisplayName unique, and every clash costs its
+    connector a query and a resend. A company's customers mostly have distinct names, so give them that."""
+    with stripe.store.lock:
+        for number, customer in enumerate(stripe.store.of_kind("customer")):
+            customer["name"] = f"{customer['name']}-{number}"
+
+
+def run_b1(folder: Path, count: int, stripe_knobs: SideKnobs, stripe_read: Any) -> dict[str, Any]:
+    """Times the initial sync; `stripe_read(sandbox, count, knobs)` gives Stripe's read phase for the bound."""
+    stripe, books = StripeSandbox(), QuickBooksSandbox()
+    stripe.seed(count)
+    distinct_names(stripe)
+    stripe_server = SandboxServer(stripe, knobs=Knobs(latency_ms=stripe_knobs.latency_ms,
+                                                     rate_limit=stripe_knobs.rate_per_second))
+    qb_knobs = Knobs(latency_ms=QUICKBOOKS_REALISTIC.latency_ms, rate_limit=QUICKBOOKS_REALISTIC.rate_per_second)
+    with stripe_server, SandboxServer(books, knobs=qb_knobs) as books_server:
+        folder.mkdir(parents=True, exist_ok=True)
+        path = folder / "pairsync.yaml"
+        path.write_text(yaml.safe_dump(config(stripe_server, books_server, stripe_knobs), sort_keys=False))
+        secrets = {"BENCH_STRIPE_KEY": stripe.api_key, "BENCH_QB_SECRET": books.client_secret,
+                   "BENCH_QB_REFRESH": books.initial_refresh_token}
+        loaded = load_config(path, environ={**os.environ, **secrets})
+        store = StateStore(loaded.state_url)
+        limit = bound(stripe_read(stripe, count, stripe_knobs), count, QUICKBOOKS_REALISTIC)
+        start = time.perf_counter()
+        report = asyncio.run(run_connection(loaded, loaded.config.connection(CONNECTION), store))
+        seconds = time.perf_counter() - start
+    summary = report.summary()
+    done = summary["status"] == "ok" and summary["created"]["right"] == count
+    return {
+        "id": "B1",
+        "name": "initial sync Stripe -> QuickBooks",
+        "size": count,
+        "completed": done,
+        "seconds": round(seconds, 2),
+        "records_per_second": round(count / seconds, 1),
+        "bound_seconds": round(limit, 2),
+        "ratio_to_bound": round(seconds / limit, 3),
+        "requests": summary["requests"],
+        "target": "ratio <= 1.25",
+        "met": done and seconds / limit <= 1.25,
+    }
