@@ -5,8 +5,8 @@ before any is written, and one bad contact refuses the whole batch with a
 400 whose details (BatchCreate/UpdateContactsErrorDetails) name it.
 
 The `fail_emails` knob (`GoogleContactsSandbox.fail_emails`) makes the API
-refuse any write carrying one of those addresses, for tests of a batch with
-one failing item.
+refuse any write carrying one of those addresses, or updating a contact that
+holds one, for tests of a batch with one failing item.
 """
 
 from __future__ import annotations
@@ -61,6 +61,12 @@ def refuse_marked_batch(store: Store, operation: str, people: dict[str, Json]) -
               if (email := marked_email(store, person)) is not None}
     if errors:
         raise batch_refused(operation, errors)
+
+
+def _written_and_held(store: Store, name: str, person: Json) -> Json:
+    """The addresses an update writes together with those its contact holds now."""
+    held = store.live(name).data.get("emailAddresses") or []
+    return {"emailAddresses": [*(person.get("emailAddresses") or []), *held]}
 
 
 def update_mask(call: Call, name: str, raw: str | None) -> set[str]:
@@ -151,10 +157,11 @@ async def create_contact(call: Call) -> Json:
 
 async def update_contact(call: Call) -> Json:
     person = check_person(call.json_body())
-    refuse_marked(call.store, person)
     groups = update_mask(call, "updatePersonFields", call.one("updatePersonFields"))
     fields = call.person_fields(required=False)
     with call.store.lock:
+        refuse_marked(call.store, person)
+        refuse_marked(call.store, call.store.live(resource(call)).data)
         return call.store.render(call.store.update(resource(call), person, groups, person_etag(person)), fields)
 
 
@@ -191,7 +198,8 @@ async def batch_update(call: Call) -> Json:
     store = call.store
     with store.lock:
         checked = {name: check_person(person, f"contacts[{name}]") for name, person in contacts.items()}
-        refuse_marked_batch(store, "update", checked)
+        refuse_marked_batch(store, "update", {name: _written_and_held(store, name, person)
+                                              for name, person in checked.items()})
         for name, person in checked.items():
             if store.live(name).etag != person_etag(person):
                 raise ApiError(400, f"Request contacts[{name}].etag is different than the current etag.",
