@@ -16,7 +16,7 @@ from typing import Any
 
 import stripe
 
-from .pagination import PAGE_SIZE, ListMethod, pages
+from .pagination import PAGE_SIZE, ListMethod, pages, raw_lister
 
 SLICES_PER_WORKER = 4
 DAY = 86400
@@ -32,9 +32,10 @@ def customer_pages(
     client: stripe.StripeClient, partitions: int, expand: list[str] | None = None
 ) -> AsyncIterator[list[Customer]]:
     params: dict[str, Any] = {"limit": PAGE_SIZE, **({"expand": expand} if expand else {})}
+    method = raw_lister(client, "/v1/customers")
     if partitions <= 1:
-        return pages(client.v1.customers.list_async, params)
-    return partitioned_pages(client.v1.customers.list_async, params, partitions)
+        return pages(method, params)
+    return partitioned_pages(method, params, partitions)
 
 
 async def oldest_bound(method: ListMethod, params: dict[str, Any], newest: int) -> int:

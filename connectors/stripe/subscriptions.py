@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 import stripe
 
 from .derived import LIVE_STATUSES
-from .pagination import PAGE_SIZE, list_all
+from .pagination import PAGE_SIZE, list_all, raw_lister
 
 if TYPE_CHECKING:
     from stripe.params import SubscriptionListParams
@@ -110,7 +110,8 @@ class SubscriptionReader:
 
     async def canceled_by_customer(self) -> dict[str, list[Sub]]:
         """All canceled subscriptions, grouped by customer (for a full listing)."""
-        found = await list_all(self.client.v1.subscriptions.list_async, {"status": "canceled", "limit": PAGE_SIZE})
+        method = raw_lister(self.client, "/v1/subscriptions")
+        found = await list_all(method, {"status": "canceled", "limit": PAGE_SIZE})
         grouped: dict[str, list[Sub]] = defaultdict(list)
         for subscription in found:
             grouped[owner_of(subscription)].append(subscription)
