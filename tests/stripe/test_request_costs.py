@@ -118,3 +118,23 @@ def test_the_partitioned_probe_goes_out_in_a_few_rounds(account) -> None:
     slices = 2 * 4
     most = 1 + 1 + len(PROBE_SPANS) + REFINE_ROUNDS * (REFINE_CUTS - 1) + slices * 2
     assert records and context.requests <= most
+
+
+
+@pytest.mark.parametrize("partitions", [1, 3])
+def test_a_refused_key_fails_the_listing_pages_with_the_sdk_error_and_no_key(account, partitions: int) -> None:
+    """Listing pages go through the SDK's raw request: errors are still the SDK's, the key never quoted."""
+    import stripe
+
+    from connectors.stripe.listing import customer_pages
+
+    _, server, _ = account
+    wrong = "sk_test_" + "x" * 24
+    connector = StripeConnector(settings_for(server, api_key=wrong), ConnectorContext("stripe-costs"))
+
+    async def first_page(c: StripeConnector) -> Any:
+        return [page async for page in customer_pages(c.client, partitions)]
+
+    with pytest.raises(stripe.AuthenticationError) as refused:
+        run(connector, first_page)
+    assert wrong not in str(refused.value)
