@@ -90,6 +90,7 @@ class Session:
         self.plugins = plugins or registry()
         self.prepared: Prepared = prepare(loaded, connection, self.plugins)
         self.contexts = {side: self._context(side) for side in SIDES}
+        self.known: dict[Side, dict[str, Record]] = {}
         self.connectors: dict[Side, Connector] = {
             side: self.prepared.accounts[side].connector(self.prepared.accounts[side].settings, self.contexts[side])
             for side in SIDES
@@ -133,9 +134,8 @@ class Session:
 
     def plan_input(self, reads: dict[Side, SideRead], force: bool) -> PlanInput:
         name, c = self.connection.name, self.connection
-        index = {side: self.store.seen(name, side) for side in SIDES}
-        for side in SIDES:
-            index[side].update(reads[side].changes)
+        self.known = {side: self.store.seen(name, side) for side in SIDES}
+        index = {side: {**self.known[side], **reads[side].changes} for side in SIDES}
         return PlanInput(
             connection=name,
             mapper=self.prepared.mapper,
@@ -249,7 +249,9 @@ def _remember(store: StateStore, session: Session, reads: dict[Side, SideRead], 
     name = session.connection.name
     fields = match_fields(session.connection, session.prepared.accounts)
     for side in SIDES:
-        store.remember(name, side, [*reads[side].changes.values(), *outcome.written[side]], fields[side])
+        known = session.known.get(side, {})
+        read = [r for r in reads[side].changes.values() if known.get(r.id) != r]  # unchanged rows stay as they are
+        store.remember(name, side, [*read, *outcome.written[side]], fields[side])
         store.set_retries(name, side, outcome.failures[side])
         if reads[side].cursor is not None:
             store.save_cursor(name, side, reads[side].cursor)

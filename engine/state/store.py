@@ -42,6 +42,9 @@ _CREDENTIALS = t.Credential.__table__  # type: ignore[attr-defined]
 _LOCKS = t.Lock.__table__  # type: ignore[attr-defined]
 
 
+_SEEN_STATE = ("match_key", "fields", "tags", "updated", "deleted", "unsubscribed")
+
+
 def normalise_url(url: str) -> str:
     """Use psycopg 3 for plain PostgreSQL URLs."""
     for prefix in ("postgresql://", "postgres://"):
@@ -55,11 +58,19 @@ def make_engine(url: str) -> Engine:
     if url.startswith("sqlite"):
         memory = url in {"sqlite://", "sqlite:///:memory:"}
         engine = create_engine(
-            url, connect_args={"check_same_thread": False, "timeout": 30}, poolclass=StaticPool if memory else None
+            url,
+            connect_args={"check_same_thread": False, "timeout": 30},
+            poolclass=StaticPool if memory else None,
+            json_serializer=_dumps,
         )
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
-    return create_engine(url, pool_pre_ping=True)
+    return create_engine(url, pool_pre_ping=True, json_serializer=_dumps)
+
+
+def _dumps(value: Any) -> str:
+    """JSON columns accept what connectors hand over: dates and decimals become text."""
+    return json.dumps(value, default=str)
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -114,8 +125,8 @@ class StateStore:
                 "connection": connection,
                 "left_id": link.left_id,
                 "right_id": link.right_id,
-                "base_left": _json_safe(link.base.left),
-                "base_right": _json_safe(link.base.right),
+                "base_left": link.base.left,
+                "base_right": link.base.right,
                 "created_at": utcnow(),
                 "updated_at": utcnow(),
             }
@@ -151,7 +162,7 @@ class StateStore:
                 "side": side,
                 "record_id": r.id,
                 "match_key": match_key(r.get(match_field)),
-                "fields": _json_safe(dict(r.fields)),
+                "fields": dict(r.fields),
                 "tags": sorted(r.tags),
                 "updated": r.updated,
                 "deleted": r.deleted,
@@ -159,19 +170,13 @@ class StateStore:
             }
             for r in records
         ]
+        statement = self._upsert(_SEEN)
+        statement = statement.on_conflict_do_update(
+            index_elements=["connection", "side", "record_id"],
+            set_={k: statement.excluded[k] for k in _SEEN_STATE},
+        )
         with self._tx() as tx:
-            for start in range(0, len(rows), 500):
-                statement = self._upsert(_SEEN).values(rows[start : start + 500])
-                excluded = statement.excluded
-                tx.execute(
-                    statement.on_conflict_do_update(
-                        index_elements=["connection", "side", "record_id"],
-                        set_={
-                            k: excluded[k]
-                            for k in ("match_key", "fields", "tags", "updated", "deleted", "unsubscribed")
-                        },
-                    )
-                )
+            tx.execute(statement, rows)  # one compiled statement, sent in batches by the driver
 
     def seen(self, connection: str, side: str) -> dict[str, Record]:
         """Every record of a side as last seen, by id."""
@@ -253,10 +258,11 @@ class StateStore:
             }
             for key, side, kind, source in intents
         ]
+        if not rows:
+            return
+        statement = self._upsert(_JOURNAL).on_conflict_do_nothing(index_elements=["key"])
         with self._tx() as tx:
-            for start in range(0, len(rows), 500):  # SQLite allows only so many variables per statement
-                statement = self._upsert(_JOURNAL).values(rows[start : start + 500])
-                tx.execute(statement.on_conflict_do_nothing(index_elements=["key"]))
+            tx.execute(statement, rows)  # executemany: no limit on the number of intents
 
     def settle(self, outcomes: Sequence[tuple[str, str | None, str | None]]) -> None:
         """Close journal entries: (key, target id, error or None), in one statement."""
