@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any
@@ -30,6 +31,12 @@ def phone_e164(value: Any, region: str = "US") -> Any:
     """A phone number in E.164 (+15551234567); a value that is not a number passes unchanged."""
     if not isinstance(value, str) or not value.strip():
         return value
+    return _phone_e164(value, region)
+
+
+@functools.lru_cache(maxsize=65536)
+def _phone_e164(value: str, region: str) -> str:
+    """Cached: every run projects every changed record, and parsing a number is the costly part."""
     try:
         number = phonenumbers.parse(value, region)
     except phonenumbers.NumberParseException:
@@ -48,10 +55,15 @@ def email(value: Any) -> Any:
     """
     if not isinstance(value, str) or not value.strip():
         return value
+    return _email(value.strip())
+
+
+@functools.lru_cache(maxsize=65536)
+def _email(value: str) -> str:
     try:
-        return validate_email(value.strip(), check_deliverability=False).normalized.lower()
+        return validate_email(value, check_deliverability=False).normalized.lower()
     except EmailNotValidError:
-        return value.strip()
+        return value
 
 
 def date_format(value: Any, format: str = "%Y-%m-%d") -> Any:
