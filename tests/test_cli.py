@@ -265,7 +265,7 @@ def test_exit_codes_for_usage(workspace: Workspace, args: list[str], code: int) 
 # --- Secrets never leave the process ----------------------------------------------------------------------------
 
 SECRET = "sk_test_cli0secret0value0never0printed"
-WEBHOOK_SECRET = "whsec_cli0webhook0secret0never0printed"
+WEBHOOK_SECRET = "whsec_cli-webhook-secret-never-printed"
 
 
 @pytest.fixture(scope="module")
