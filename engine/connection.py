@@ -11,7 +11,7 @@ from pydantic import BaseModel
 from engine.conditions import EXISTS_FIELD, fields_of, unknown_ops, why_not
 from engine.config.errors import suggest
 from engine.config.loaded import AccountSetup, LoadedConfig
-from engine.config.models import Connection, Direction, FieldMapping
+from engine.config.models import Connection, FieldMapping
 from engine.connector import Connector, FieldSchema
 from engine.mapping import Mapper, build_entries, check_entries, default_mappings, merge_entries
 from engine.planner.model import SIDES, Side
@@ -30,9 +30,6 @@ class Prepared:
     mapper: Mapper
     filters: dict[Side, Filter]
     warnings: list[str] = field(default_factory=list)
-
-    def connector_class(self, side: Side) -> type[Connector]:
-        return self.accounts[side].connector
 
 
 def _schemas(accounts: dict[Side, AccountSetup]) -> dict[Side, FieldSchema]:
@@ -170,7 +167,3 @@ def _condition_problems(condition: Any, side: Side, schema: FieldSchema, name: s
 
 def match_fields(connection: Connection, accounts: dict[Side, AccountSetup]) -> dict[Side, str]:
     return {side: getattr(connection.match, side) or accounts[side].connector.match_field for side in SIDES}
-
-
-def resolved(direction: Direction | None) -> Direction:
-    return direction or Direction.TWO_WAY

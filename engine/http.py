@@ -123,7 +123,6 @@ class ApiTransport(httpx.AsyncBaseTransport):
         self.max_wait = max_wait
         self.should_retry = should_retry
         self.is_replay_safe = is_replay_safe
-        self.rate_limit_waits = 0
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         safe = self.is_replay_safe(request)
@@ -149,7 +148,6 @@ class ApiTransport(httpx.AsyncBaseTransport):
             await response.aread()  # a drop halfway through the body raises here, inside the retry
         if self.should_retry(response) or unreadable_json(response):
             if response.status_code == 429:
-                self.rate_limit_waits += 1
                 self.context.count_rate_limit_wait()
             raise RetryableResponse(response, retry_after_seconds(response))
         return response

@@ -44,10 +44,6 @@ class WriteRequest:
     id: str | None
     fields: Mapping[str, Any]
 
-    @property
-    def is_create(self) -> bool:
-        return self.id is None
-
 
 @dataclass(frozen=True, slots=True)
 class WriteResult:

@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -125,12 +126,26 @@ class Session:
             if page.last:
                 read.cursor, last_seen = page.cursor, True
         read.complete = read.complete and last_seen
-        for record_id in self.store.retries(name, side):
-            if record_id not in read.changes:
-                fetched = await self.connectors[side].get(record_id)
-                if fetched is not None:
-                    read.changes[fetched.id] = fetched
+        waiting = [rid for rid in self.store.retries(name, side) if rid not in read.changes]
+        read.changes.update(await self.fetch(side, waiting))
         return read
+
+    async def read_both(self, reader: Reader) -> dict[Side, SideRead]:
+        """Both sides at once: neither read depends on the other."""
+        left, right = await asyncio.gather(reader(self, "left"), reader(self, "right"))
+        return {"left": left, "right": right}
+
+    async def fetch(self, side: Side, ids: list[str]) -> dict[str, Record]:
+        """The current state of records by id, fetched concurrently within the connector's limit."""
+        connector = self.connectors[side]
+        gate = asyncio.Semaphore(max(1, connector.capabilities.rate_limit.max_concurrency))
+
+        async def one(record_id: str) -> Record | None:
+            async with gate:
+                return await connector.get(record_id)
+
+        fetched = await asyncio.gather(*(one(record_id) for record_id in ids))
+        return {record.id: record for record in fetched if record is not None}
 
     def plan_input(self, reads: dict[Side, SideRead], force: bool) -> PlanInput:
         name, c = self.connection.name, self.connection
@@ -166,7 +181,7 @@ async def plan_connection(
     """The dry run: read both sides and plan, writing nothing (not even cursors)."""
     session = Session(loaded, connection, store)
     try:
-        reads = {side: await session.read(side, full) for side in SIDES}
+        reads = await session.read_both(_change_feed(full))
         result = plan(session.plan_input(reads, force=False))
     except Exception as error:  # noqa: BLE001 - a failed read is reported for this connection alone
         return _failed(connection.name, session, error)
@@ -218,7 +233,7 @@ async def _run_locked(
     run_id = store.start_run(name, trigger)
     session = Session(loaded, connection, store)
     try:
-        reads = {side: await (reader or _change_feed(full))(session, side) for side in SIDES}
+        reads = await session.read_both(reader or _change_feed(full))
         result = plan(session.plan_input(reads, force))
         report = Report(name, "ok", result, warnings=session.prepared.warnings, notes=_notes(reads), run_id=run_id)
         if result.blocked:

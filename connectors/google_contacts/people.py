@@ -30,7 +30,6 @@ GROUP_OF: dict[str, str] = {
     **dict.fromkeys(("phone", "phoneType", "otherPhones"), "phoneNumbers"),
     **dict.fromkeys(("company", "jobTitle"), "organizations"),
 }
-WRITABLE_GROUPS = ("names", "emailAddresses", "phoneNumbers", "organizations", "userDefined")
 
 # Output-only properties (readOnly in the discovery document) dropped before a write.
 READ_ONLY_KEYS = frozenset({"metadata", "displayName", "displayNameLastFirst", "formattedType", "canonicalForm"})

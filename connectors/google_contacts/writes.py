@@ -17,12 +17,11 @@ import httpx
 
 from connectors.google_contacts import people
 from connectors.google_contacts.api import GoogleApiError, Json, PeopleApi
-from engine.records import Record, WriteRequest
+from engine.records import WriteRequest
 
 BATCH_SIZE = 200
 READ_MASK = ",".join(people.PERSON_FIELDS)
 
-ToRecord = Callable[[Json], Awaitable[Record]]
 
 
 @dataclass

@@ -60,8 +60,7 @@ class Metrics:
             self.api_requests.labels(name, side).inc(report.requests.get(side, 0))
         if session is not None:
             for side in SIDES:
-                waits = getattr(session.contexts[side], "rate_limit_waits", 0)
-                self.rate_limit_waits.labels(name, side).inc(waits if isinstance(waits, int) else 0)
+                self.rate_limit_waits.labels(name, side).inc(session.contexts[side].rate_limit_waits)
         outcome = report.outcome
         if outcome is None:
             return

@@ -10,7 +10,6 @@ replaces each side's retry list with its own failures.
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Iterable, Mapping
 
 from engine.planner.model import Side
@@ -32,15 +31,7 @@ def targeted_reader(named: Mapping[Side, Iterable[str]]) -> Reader:
 
 async def fetch(session: Session, side: Side, ids: list[str]) -> dict[str, Record]:
     """The current state of each id; an id the app no longer has comes back deleted if the index knew it."""
-    connector = session.connectors[side]
-    gate = asyncio.Semaphore(max(1, connector.capabilities.rate_limit.max_concurrency))
-
-    async def one(record_id: str) -> Record | None:
-        async with gate:
-            return await connector.get(record_id)
-
-    fetched = await asyncio.gather(*(one(record_id) for record_id in ids))
-    found = {record.id: record for record in fetched if record is not None}
+    found = await session.fetch(side, ids)
     gone = [record_id for record_id in ids if record_id not in found]
     for record_id, known in last_seen(session.store, session.connection.name, side, gone).items():
         found[record_id] = Record(id=record_id, fields=known.fields, tags=known.tags, deleted=True)

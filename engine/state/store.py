@@ -145,12 +145,6 @@ class StateStore:
                 )
                 tx.execute(_LINKS.insert(), chunk)
 
-    def delete_links(self, connection: str) -> None:
-        with self._tx() as tx:
-            tx.execute(delete(_LINKS).where(_LINKS.c.connection == connection))
-
-    # the record index -------------------------------------------------------
-
     def remember(self, connection: str, side: str, records: Sequence[Record], match_field: str) -> None:
         """Save the last seen state of records (bulk upsert)."""
         if not records:
@@ -224,13 +218,6 @@ class StateStore:
                     set_={"value": statement.excluded.value, "updated_at": statement.excluded.updated_at},
                 )
             )
-
-    def reset(self, connection: str) -> None:
-        """Forget cursors and the record index so the next run reads everything (links are kept)."""
-        with self._tx() as tx:
-            tx.execute(delete(_CURSORS).where(_CURSORS.c.connection == connection))
-
-    # the write journal ------------------------------------------------------
 
     def pending(self, connection: str) -> dict[tuple[str, str, str], str]:
         """Unfinished write intents: (side, kind, source id) -> key."""
