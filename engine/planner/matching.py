@@ -1,0 +1,135 @@
+"""Unlinked records: relinked by `id_field`, matched by key, or created on the other side."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+from engine.planner.linked import LinkedPlanner
+from engine.planner.model import (
+    SIDES,
+    Base,
+    Create,
+    Link,
+    Side,
+    Skip,
+    other,
+)
+from engine.records import Record, match_key
+
+
+class MatchPlanner(LinkedPlanner):
+    def _match_and_create(self, unlinked: dict[Side, list[Record]]) -> None:
+        self._relink_by_id(unlinked)
+        candidates = {side: self._unlinked_index(side) for side in SIDES}
+        for side in SIDES:
+            groups: dict[str | None, list[Record]] = defaultdict(list)
+            for record in unlinked[side]:
+                if record.id in self.claimed[side]:
+                    continue
+                groups[match_key(record.get(self.d.match_fields[side]))].append(record)
+            for key, records in groups.items():
+                for record in self._dedupe(side, key, records, candidates[side]):
+                    if record.id not in self.claimed[side]:
+                        self._place(side, record, key, candidates[other(side)])
+
+    def _relink_by_id(self, unlinked: dict[Side, list[Record]]) -> None:
+        """Links rebuilt from `id_field` (the right id kept on the left record) before matching by email,
+        so links survive a lost state store."""
+        entry = self.d.mapper.by_key.get(self.d.mapper.id_key or "")
+        if entry is None:
+            return
+        lefts = {r.id: r for r in {**self.d.index["left"], **self.d.changes["left"]}.values() if not r.deleted}
+        rights = {r.id: r for r in {**self.d.index["right"], **self.d.changes["right"]}.values() if not r.deleted}
+        pairs = {(r.id, str(r.get(entry.left[0]))) for r in unlinked["left"]}
+        wanted = {r.id for r in unlinked["right"]}
+        pairs |= {(r.id, str(r.get(entry.left[0]))) for r in lefts.values() if r.get(entry.left[0]) in wanted}
+        for left_id, right_id in sorted(pairs):
+            if left_id in lefts and right_id in rights and self._free(left_id, right_id):
+                self._link("left", lefts[left_id], rights[right_id])
+
+    def _free(self, left_id: str, right_id: str) -> bool:
+        return not (
+            left_id in self.by_id["left"]
+            or right_id in self.by_id["right"]
+            or left_id in self.claimed["left"]
+            or right_id in self.claimed["right"]
+        )
+
+    def _unlinked_index(self, side: Side) -> dict[str, list[Record]]:
+        index: dict[str, list[Record]] = defaultdict(list)
+        merged = {**self.d.index[side], **self.d.changes[side]}
+        for record in merged.values():
+            if record.id in self.by_id[side] or record.id in self.claimed[side] or record.deleted:
+                continue
+            key = match_key(record.get(self.d.match_fields[side]))
+            if key is not None:
+                index[key].append(record)
+        return index
+
+    def _dedupe(self, side: Side, key: str | None, records: list[Record], own: dict[str, list[Record]]) -> list[Record]:
+        """The records of one match key that may take part: all of them unless several share it."""
+        everyone = own.get(key, []) if key is not None else []
+        if len(everyone) <= 1:
+            return records
+        if self.d.on_duplicate == "link_oldest":
+            oldest = _oldest(everyone)
+            return [oldest] if oldest.id in {r.id for r in records} else []
+        ids = ", ".join(sorted(r.id for r in everyone))
+        field = self.d.match_fields[side]
+        for record in records:
+            reason = f"{len(everyone)} {side} records share {field} {key!r} ({ids}); on_duplicate: skip"
+            self.emit(Skip(side, record.id, reason))
+        return []
+
+    def _place(self, side: Side, record: Record, key: str | None, candidates: dict[str, list[Record]]) -> None:
+        target = other(side)
+        found = [c for c in candidates.get(key, []) if c.id not in self.claimed[target]] if key else []
+        reason = self._filter(side, record, bool(found))
+        if reason is not None:
+            self.emit(Skip(side, record.id, reason))
+            return
+        if len(found) > 1 and self.d.on_duplicate != "link_oldest":
+            ids = ", ".join(sorted(c.id for c in found))
+            self.emit(Skip(side, record.id, f"{len(found)} {target} records match {key!r} ({ids}); on_duplicate: skip"))
+            return
+        if found:
+            self._link(side, record, _oldest(found))
+        else:
+            self._create(side, record)
+
+    def _link(self, side: Side, record: Record, match: Record) -> None:
+        target = other(side)
+        self.claimed[side].add(record.id)
+        self.claimed[target].add(match.id)
+        left, right = (record, match) if side == "left" else (match, record)
+        settles = tuple(
+            k for (s, kind, src), k in self.d.pending.items() if kind == "create" and s == target and src == record.id
+        )
+        self._merge(Link(left.id, right.id), left, right, settles=settles, new=True)
+
+    def _create(self, side: Side, record: Record) -> None:
+        target = other(side)
+        if not self.d.direction.writes(target):
+            return
+        if not self.d.modes[target].creates:
+            self.emit(Skip(side, record.id, f"no match on the {target} side and mode {self.d.modes[target].value}"))
+            return
+        values = self.d.mapper.project(side, record)
+        writable = {
+            k: v for k, v in values.items() if v is not None and self.d.mapper.can_write(k, target, self.d.direction)
+        }
+        fields = self.d.mapper.render(target, writable, None)
+        fields.update(self._set_fields(target))
+        key = self.d.pending.get((target, "create", record.id)) or self.d.new_key()
+        base = Base(left=dict(values) if side == "left" else {}, right=dict(values) if side == "right" else {})
+        tags = tuple(a.add_tag for a in self.d.actions.get(target, []) if a.add_tag)
+        self.claimed[side].add(record.id)
+        self.emit(Create(target, record.id, fields, base, key, tags))
+
+
+def _oldest(records: list[Record]) -> Record:
+    def age(record: Record) -> tuple[str, str]:
+        created = record.get("created") or (record.updated.isoformat() if record.updated else "")
+        return (str(created), record.id)
+
+    return min(records, key=age)
