@@ -228,11 +228,36 @@ def serve(
     config: ConfigArg,
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8787,
+    workers: Annotated[
+        int | None, typer.Option(help="0: run no syncs here; every run becomes a job for `pairsync worker`.")
+    ] = None,
 ) -> None:
     """Run scheduled syncs, accept verified webhooks and serve the run-history API."""
     from engine.service import serve as run_service
 
-    run_service(_load(config), host, port)
+    if workers not in (None, 0):
+        raise typer.BadParameter("only --workers 0 is supported: start `pairsync worker` processes for the rest")
+    run_service(_load(config), host, port, queued=workers == 0)
+
+
+@app.command()
+def worker(
+    config: ConfigArg,
+    concurrency: Annotated[int, typer.Option(min=1, help="Connections this worker runs at once.")] = 4,
+) -> None:
+    """Run queued syncs (PostgreSQL state): start any number of workers, on any machine that reaches the state."""
+    from engine.queue.worker import work
+
+    loaded = _load(config)
+    work(loaded, concurrency)
+
+
+@app.command()
+def migrate(config: ConfigArg) -> None:
+    """Create or upgrade the state's tables, and on PostgreSQL the queue's, in one step."""
+    from engine.cli.scale import migrate_state
+
+    migrate_state(_load(config))
 
 
 def main() -> None:

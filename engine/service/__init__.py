@@ -18,6 +18,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from engine.config.loaded import LoadedConfig
+from engine.queue.app import conninfo
 from engine.secrets import install_log_redaction
 from engine.service.api import BadRequest, problem, routes
 from engine.service.app import Service
@@ -27,8 +28,8 @@ from engine.service.settings import ServiceError, ServiceSettings
 __all__ = ["Service", "ServiceError", "ServiceSettings", "build_app", "serve"]
 
 
-def build_app(loaded: LoadedConfig, settings: ServiceSettings) -> tuple[Starlette, Service]:
-    service = Service(loaded, settings)
+def build_app(loaded: LoadedConfig, settings: ServiceSettings, queued: bool = False) -> tuple[Starlette, Service]:
+    service = Service(loaded, settings, queued=queued)
 
     @asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
@@ -50,14 +51,22 @@ def build_app(loaded: LoadedConfig, settings: ServiceSettings) -> tuple[Starlett
     return app, service
 
 
-def serve(loaded: LoadedConfig, host: str, port: int) -> None:
-    """Serve until SIGTERM/SIGINT; refuses to listen beyond loopback without PAIRSYNC_API_TOKEN."""
+def serve(loaded: LoadedConfig, host: str, port: int, queued: bool = False) -> None:
+    """Serve until SIGTERM/SIGINT; refuses to listen beyond loopback without PAIRSYNC_API_TOKEN.
+
+    `queued`: runs become jobs for `pairsync worker` processes (`--workers 0`)."""
     settings = ServiceSettings.from_env(host)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     install_log_redaction()
-    app, _service = build_app(loaded, settings)
+    if queued:
+        conninfo(loaded.state_url)  # refuses SQLite state before anything listens
+    app, _service = build_app(loaded, settings, queued)
     config = uvicorn.Config(
-        app, host=host, port=port, lifespan="on", log_level="info",
+        app,
+        host=host,
+        port=port,
+        lifespan="on",
+        log_level="info",
         timeout_graceful_shutdown=max(1, int(min(settings.shutdown_grace, 5))),
     )
     uvicorn.Server(config).run()

@@ -14,13 +14,14 @@ from apscheduler.triggers.interval import IntervalTrigger
 
 from engine.config import ConfigError, LoadedConfig, load_config
 from engine.config.models import Connection
+from engine.queue.front import QueueCoalescer, QueueFront
 from engine.secrets import REDACTOR
 from engine.service import history
 from engine.service.metrics import Metrics
 from engine.service.runs import Runs
 from engine.service.schedule import Schedules, missed
 from engine.service.settings import ServiceSettings
-from engine.service.webhooks import Coalescer, Webhooks
+from engine.service.webhooks import Coalescer, Gatherer, Webhooks
 from engine.state.store import StateStore
 from engine.state.tables import utcnow
 
@@ -32,7 +33,9 @@ class Refused(Exception):
 
 
 class Service:
-    def __init__(self, loaded: LoadedConfig, settings: ServiceSettings) -> None:
+    """`queued`: every run becomes a job for `pairsync worker` processes (`serve --workers 0`)."""
+
+    def __init__(self, loaded: LoadedConfig, settings: ServiceSettings, queued: bool = False) -> None:
         self.loaded = loaded
         self.settings = settings
         self.store = StateStore(loaded.state_url)
@@ -40,15 +43,22 @@ class Service:
         self.runs = Runs(lambda: self.loaded, self.store, self.metrics)
         self.scheduler = AsyncIOScheduler()
         self.schedules = Schedules(self.scheduler, self._scheduled)
+        self.queue = QueueFront(self.store, loaded.state_url, self.metrics.registry) if queued else None
         self.webhooks = Webhooks(
             self.store,
             self.metrics,
-            Coalescer(self.runs, settings.webhook_debounce),
+            self._gatherer(),
             self.active,
             timedelta(hours=settings.delivery_memory_hours),
         )
         self._config_digest = _digest(loaded)
         self._background: set[asyncio.Task[Any]] = set()
+
+    def _gatherer(self) -> Gatherer:
+        """Where webhook-named records go: one coalesced run here, or the waiting job of the queue."""
+        if self.queue is not None:
+            return QueueCoalescer(self.queue, self._spawn)
+        return Coalescer(self.runs, self.settings.webhook_debounce)
 
     # which connections run ---------------------------------------------------------
 
@@ -65,6 +75,8 @@ class Service:
         self._apply_schedules()
 
     def _apply_schedules(self) -> None:
+        if self.queue is not None:
+            return  # schedules live in the state store and are ticked (`_tick`)
         self.schedules.apply({c.name: c.schedule for c in self.active() if c.schedule})
 
     # lifecycle -------------------------------------------------------------------
@@ -74,12 +86,27 @@ class Service:
             if history.mark_interrupted(self.store, connection.name):
                 log.warning("closed runs of %s left unfinished by a stopped process", connection.name)
         history.forget_old_deliveries(self.store)
+        if self.queue is not None:
+            await self.queue.start()
         self.scheduler.start()
         self._apply_schedules()
-        self._catch_up()
+        if self.queue is not None:
+            self.scheduler.add_job(
+                self._tick,
+                IntervalTrigger(seconds=self.queue.settings.tick),
+                id="queue-tick",
+                coalesce=True,
+                max_instances=1,
+                next_run_time=utcnow(),
+            )
+        else:
+            self._catch_up()
         self.scheduler.add_job(
-            self._watch, IntervalTrigger(seconds=max(self.settings.config_watch, 0.1)), id="config-watch",
-            coalesce=True, max_instances=1,
+            self._watch,
+            IntervalTrigger(seconds=max(self.settings.config_watch, 0.1)),
+            id="config-watch",
+            coalesce=True,
+            max_instances=1,
         )
         self._on_sighup()
 
@@ -91,6 +118,8 @@ class Service:
         await self.runs.drain(self.settings.shutdown_grace)
         await asyncio.gather(*self._background, return_exceptions=True)
         await self.webhooks.aclose()
+        if self.queue is not None:
+            await self.queue.stop()
         self.store.close()
 
     def _on_sighup(self) -> None:
@@ -107,8 +136,18 @@ class Service:
     # runs ------------------------------------------------------------------------
 
     def spawn_run(self, name: str, trigger: str) -> None:
-        """Start a run without waiting for it (run-now through the API)."""
+        """Start a run without waiting for it (run-now through the API); queued, a job is deferred."""
+        if self.queue is not None:
+            self._spawn(self.queue.ask(name, trigger))
+            return
         self._spawn(self.runs.run(name, trigger, wait=False))
+
+    async def _tick(self) -> None:
+        if self.queue is not None:
+            try:
+                await self.queue.tick(self.active())
+            except Exception:
+                log.exception("queue tick failed")
 
     async def _scheduled(self, name: str) -> None:
         await self.runs.run(name, "schedule", wait=False)

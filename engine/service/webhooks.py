@@ -14,6 +14,7 @@ import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
+from typing import Protocol
 
 from engine.config.loaded import LoadedConfig
 from engine.config.models import Connection
@@ -103,12 +104,20 @@ class Coalescer:
         await asyncio.gather(*self._flushers.values(), return_exceptions=True)
 
 
+class Gatherer(Protocol):
+    """Where the records a webhook names go: the in-process `Coalescer`, or the queue's."""
+
+    def add(self, connection: str, side: Side, ids: list[str]) -> None: ...
+
+    async def aclose(self) -> None: ...
+
+
 class Webhooks:
     def __init__(
         self,
         store: StateStore,
         metrics: Metrics,
-        coalescer: Coalescer,
+        coalescer: Gatherer,
         active: Callable[[], list[Connection]],
         memory: timedelta,
     ) -> None:

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 
 from engine.state import tables as t
 from engine.state.database import Database, json_safe, redacted
@@ -72,3 +73,18 @@ class RunStore(Database):
         with self._tx() as tx:
             rows = tx.execute(select(_EVENTS).where(_EVENTS.c.run_id == run_id).order_by(_EVENTS.c.id)).mappings()
             return [dict(r) for r in rows]
+
+    def note_worker(self, run_id: int, worker: str, queue_wait: float | None) -> None:
+        """Which queue worker ran a run and how long it waited for one (scale-out)."""
+        with self._tx() as tx:
+            tx.execute(update(_RUNS).where(_RUNS.c.id == run_id).values(worker=worker, queue_wait=queue_wait))
+
+    def runs_by_worker(self, since: datetime) -> dict[str, int]:
+        """How many runs each queue worker started since a moment (for the jobs-per-worker metric)."""
+        with self._tx() as tx:
+            rows = tx.execute(
+                select(_RUNS.c.worker, func.count())
+                .where(_RUNS.c.worker.is_not(None), _RUNS.c.started_at >= since)
+                .group_by(_RUNS.c.worker)
+            )
+            return {str(worker): int(count) for worker, count in rows}

@@ -12,14 +12,27 @@ from engine.state.database import migrate, normalise_url
 from engine.state.journal import JournalStore
 from engine.state.links import LinkStore
 from engine.state.locks import LockStore, process_holder
+from engine.state.requests import RequestStore
 from engine.state.retries import RetryStore
 from engine.state.runs import RunStore
+from engine.state.schedules import ScheduleStore
 
 __all__ = ["StateStore", "normalise_url", "process_holder"]
 
 
-class StateStore(LinkStore, CursorStore, JournalStore, RunStore, RetryStore, CredentialStore, LockStore):
-    """Links and merge bases, the record index, cursors, the write journal, runs, retries, credentials and locks."""
+class StateStore(
+    LinkStore,
+    CursorStore,
+    JournalStore,
+    RunStore,
+    RetryStore,
+    CredentialStore,
+    LockStore,
+    ScheduleStore,
+    RequestStore,
+):
+    """Links and merge bases, the record index, cursors, the write journal, runs, retries, credentials, locks,
+    and for the queue the shared schedules and waiting run requests."""
 
     def __init__(self, url: str) -> None:
         super().__init__(url)

@@ -88,6 +88,8 @@ class Run(SQLModel, table=True):
     started_at: datetime = Field(default_factory=utcnow)
     finished_at: datetime | None = None
     summary: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    worker: str | None = None  # host:pid of the queue worker that ran it (scale-out); None in-process
+    queue_wait: float | None = None  # seconds between the first request and the start, for queued runs
 
 
 class RunEvent(SQLModel, table=True):
@@ -135,3 +137,27 @@ class Lock(SQLModel, table=True):
     name: str = Field(primary_key=True)
     holder: str
     expires_at: datetime
+
+
+class Schedule(SQLModel, table=True):
+    """When a scheduled connection is next due, shared by every process that ticks the queue (scale-out)."""
+
+    __tablename__ = "schedules"
+
+    connection: str = Field(primary_key=True)
+    schedule: str
+    next_due: datetime
+
+
+class RunRequest(SQLModel, table=True):
+    """What was asked of a connection since its queued run last began: a change-feed run and/or named records."""
+
+    __tablename__ = "run_requests"
+
+    connection: str = Field(primary_key=True)
+    status: str = Field(default="waiting", primary_key=True)  # waiting, or taken by the job running now
+    feed: bool = False
+    full: bool = False
+    triggers: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    named: dict[str, list[str]] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    first_at: datetime = Field(default_factory=utcnow)
