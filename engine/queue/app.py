@@ -27,5 +27,5 @@ def conninfo(state_url: str) -> str:
 
 
 def make_app(state_url: str, pool_size: int = 4) -> App:
-    connector = PsycopgConnector(conninfo=conninfo(state_url), min_size=1, max_size=pool_size, open=False)
+    connector = PsycopgConnector(conninfo=conninfo(state_url), min_size=1, max_size=pool_size)
     return App(connector=connector)

@@ -66,7 +66,8 @@ class QueueWorker:
             self.store.finish_requests(connection)
             return
         wish = self.store.take_requests(connection)
-        if wish is None:
+        if wish is None or wish.empty:
+            self.store.finish_requests(connection)
             return  # an earlier job took the wishes this job was deferred for
         started = time.monotonic()
         try:

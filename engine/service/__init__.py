@@ -18,7 +18,6 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from engine.config.loaded import LoadedConfig
-from engine.queue.app import conninfo
 from engine.secrets import install_log_redaction
 from engine.service.api import BadRequest, problem, routes
 from engine.service.app import Service
@@ -59,6 +58,8 @@ def serve(loaded: LoadedConfig, host: str, port: int, queued: bool = False) -> N
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     install_log_redaction()
     if queued:
+        from engine.queue.app import conninfo
+
         conninfo(loaded.state_url)  # refuses SQLite state before anything listens
     app, _service = build_app(loaded, settings, queued)
     config = uvicorn.Config(

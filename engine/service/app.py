@@ -7,14 +7,13 @@ import hashlib
 import logging
 import signal
 from datetime import timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
 from engine.config import ConfigError, LoadedConfig, load_config
 from engine.config.models import Connection
-from engine.queue.front import QueueCoalescer, QueueFront
 from engine.secrets import REDACTOR
 from engine.service import history
 from engine.service.metrics import Metrics
@@ -24,6 +23,9 @@ from engine.service.settings import ServiceSettings
 from engine.service.webhooks import Coalescer, Gatherer, Webhooks
 from engine.state.store import StateStore
 from engine.state.tables import utcnow
+
+if TYPE_CHECKING:
+    from engine.queue.front import QueueFront
 
 log = logging.getLogger("pairsync.service")
 
@@ -43,7 +45,7 @@ class Service:
         self.runs = Runs(lambda: self.loaded, self.store, self.metrics)
         self.scheduler = AsyncIOScheduler()
         self.schedules = Schedules(self.scheduler, self._scheduled)
-        self.queue = QueueFront(self.store, loaded.state_url, self.metrics.registry) if queued else None
+        self.queue = _queue_front(self.store, loaded.state_url, self.metrics) if queued else None
         self.webhooks = Webhooks(
             self.store,
             self.metrics,
@@ -57,6 +59,8 @@ class Service:
     def _gatherer(self) -> Gatherer:
         """Where webhook-named records go: one coalesced run here, or the waiting job of the queue."""
         if self.queue is not None:
+            from engine.queue.front import QueueCoalescer
+
             return QueueCoalescer(self.queue, self._spawn)
         return Coalescer(self.runs, self.settings.webhook_debounce)
 
@@ -187,6 +191,12 @@ class Service:
         self._apply_schedules()
         log.info("config reloaded from %s", path)
         return True
+
+
+def _queue_front(store: StateStore, state_url: str, metrics: Metrics) -> QueueFront:
+    from engine.queue.front import QueueFront  # imported here: the queue builds on this package
+
+    return QueueFront(store, state_url, metrics.registry)
 
 
 def _digest(loaded: LoadedConfig) -> str:

@@ -37,6 +37,10 @@ class RunWish:
     first_at: datetime | None = None
 
     @property
+    def empty(self) -> bool:
+        return not self.feed and not any(self.named.values())
+
+    @property
     def trigger(self) -> str:
         return "+".join(self.triggers) or "queue"
 
@@ -65,8 +69,9 @@ class RequestStore(Database):
             first_at=utcnow(),
         )
         with self._tx() as tx:
+            self._ensure(tx, connection, WAITING)
             rows = _locked(tx, connection)
-            _put(tx, connection, WAITING, rows.get(WAITING), asked)
+            _put(tx, connection, WAITING, rows[WAITING], asked)
 
     def take_requests(self, connection: str) -> RunWish | None:
         """Move the waiting wish into the taken one and return it; None when nothing was asked."""
@@ -76,6 +81,9 @@ class RequestStore(Database):
             if waiting is None:
                 return taken
             _drop(tx, connection, WAITING)
+            if taken is None:
+                _insert(tx, connection, TAKEN, waiting)
+                return waiting
             return _put(tx, connection, TAKEN, taken, waiting)
 
     def finish_requests(self, connection: str) -> None:
@@ -86,11 +94,18 @@ class RequestStore(Database):
     def return_requests(self, connection: str) -> None:
         """The run could not start (another process runs the connection): the taken wish waits again."""
         with self._tx() as tx:
-            rows = _locked(tx, connection)
-            taken = rows.get(TAKEN)
-            if taken is not None:
-                _drop(tx, connection, TAKEN)
-                _put(tx, connection, WAITING, rows.get(WAITING), taken)
+            taken = _locked(tx, connection).get(TAKEN)
+            if taken is None:
+                return
+            _drop(tx, connection, TAKEN)
+            self._ensure(tx, connection, WAITING)
+            _put(tx, connection, WAITING, _locked(tx, connection)[WAITING], taken)
+
+    def _ensure(self, tx: Connection, connection: str, status: str) -> None:
+        """An empty row to lock, inserted unless one exists: two processes asking at once both wait on it."""
+        empty = {"feed": False, "full": False, "triggers": [], "named": {}, "first_at": utcnow()}
+        statement = self._upsert(_REQUESTS).values(connection=connection, status=status, **empty)
+        tx.execute(statement.on_conflict_do_nothing(index_elements=["connection", "status"]))
 
     def waiting_requests(self) -> dict[str, RunWish]:
         with self._tx() as tx:
@@ -103,17 +118,27 @@ def _locked(tx: Connection, connection: str) -> dict[str, RunWish]:
     return {row["status"]: _wish(row) for row in rows}
 
 
-def _put(tx: Connection, connection: str, status: str, existing: RunWish | None, added: RunWish) -> RunWish:
-    wish = existing.merge(added) if existing is not None else added
-    values = {"feed": wish.feed, "full": wish.full, "triggers": wish.triggers, "named": wish.named}
-    if existing is None:
-        tx.execute(_REQUESTS.insert().values(connection=connection, status=status, first_at=wish.first_at, **values))
-    else:
-        tx.execute(
-            _REQUESTS.update()
-            .where(_REQUESTS.c.connection == connection, _REQUESTS.c.status == status)
-            .values(first_at=wish.first_at, **values)
-        )
+def _values(wish: RunWish) -> dict[str, object]:
+    return {
+        "feed": wish.feed,
+        "full": wish.full,
+        "triggers": wish.triggers,
+        "named": wish.named,
+        "first_at": wish.first_at or utcnow(),
+    }
+
+
+def _insert(tx: Connection, connection: str, status: str, wish: RunWish) -> None:
+    tx.execute(_REQUESTS.insert().values(connection=connection, status=status, **_values(wish)))
+
+
+def _put(tx: Connection, connection: str, status: str, existing: RunWish, added: RunWish) -> RunWish:
+    wish = existing.merge(added)
+    tx.execute(
+        _REQUESTS.update()
+        .where(_REQUESTS.c.connection == connection, _REQUESTS.c.status == status)
+        .values(**_values(wish))
+    )
     return wish
 
 
