@@ -61,8 +61,8 @@ def test_a_worker_killed_mid_run_is_finished_by_another_with_no_duplicate(
     for person in people("k", 60):
         google.add_record({"givenName": "Person", "familyName": person["email"], "email": person["email"]})
     with (
-        SandboxServer(google).start() as google_server,
-        SandboxServer(stripe, knobs=Knobs(latency_ms=80)).start() as stripe_server,
+        SandboxServer(google) as google_server,
+        SandboxServer(stripe, knobs=Knobs(latency_ms=80)) as stripe_server,
     ):
         accounts = {
             "contacts": {"connector": "google_contacts", "settings": google_server.settings()},
@@ -114,7 +114,7 @@ def test_a_burst_of_webhooks_keeps_one_waiting_and_one_running_job(
 ) -> None:
     stripe = StripeSandbox()
     ids = [stripe.add_record(p) for p in people("w", 100)]
-    with SandboxServer(stripe, knobs=Knobs(latency_ms=20)).start() as server:
+    with SandboxServer(stripe, knobs=Knobs(latency_ms=20)) as server:
         settings = {**server.settings(), **STRIPE_FAST}
         accounts = {
             "billing": {"connector": "stripe", "settings": settings},
