@@ -9,6 +9,7 @@ from rich.table import Table
 from engine.cli import output
 from engine.config import LoadedConfig
 from engine.planner.model import SIDES
+from engine.queue.status import queued_jobs
 from engine.state.store import StateStore
 
 
@@ -23,6 +24,7 @@ def connection_status(store: StateStore, name: str) -> dict[str, Any]:
     runs = store.runs(name, limit=5)
     return {
         "connection": name,
+        "queue": queued_jobs(store).get(name, {"waiting": 0, "running": 0, "asked_by": []}),
         "linked": len(links),
         "unlinked": unlinked,
         "failures": [{k: f[k] for k in ("side", "record_id", "error")} for f in store.failures(name)],
@@ -33,6 +35,8 @@ def connection_status(store: StateStore, name: str) -> dict[str, Any]:
                 "trigger": r["trigger"],
                 "started_at": r["started_at"],
                 "finished_at": r["finished_at"],
+                "worker": r.get("worker"),
+                "queue_wait": r.get("queue_wait"),
                 "summary": r["summary"],
             }
             for r in runs
@@ -62,5 +66,9 @@ def show_status(loaded: LoadedConfig, as_json: bool) -> None:
         )
     output.console.print(table)
     for item in data:
+        queued = item["queue"]
+        if queued["waiting"] or queued["running"]:
+            jobs = f"{queued['running']} job running, {queued['waiting']} waiting in the queue"
+            output.say(f"{item['connection']}: {jobs}")
         for failure in item["failures"]:
             output.fail(f"{item['connection']}: {failure['side']} {failure['record_id']}: {failure['error']}")

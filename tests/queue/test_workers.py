@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import re
+import subprocess
 import time
 from collections import Counter
 from collections.abc import Callable
@@ -17,7 +18,7 @@ import pytest
 from connectors.google_contacts.sandbox import GoogleContactsSandbox
 from connectors.stripe.sandbox import StripeSandbox
 from engine.sandbox import Knobs, SandboxServer
-from tests.queue.conftest import Cluster, memory_file_account, patiently
+from tests.queue.conftest import PAIRSYNC, Cluster, memory_file_account, patiently
 from tests.service.test_webhooks import STRIPE_FAST, stripe_event, stripe_signed
 
 pytestmark = pytest.mark.postgres
@@ -150,3 +151,21 @@ def test_a_burst_of_webhooks_keeps_one_waiting_and_one_running_job(
 
 def _host(runs: list[dict[str, str]]) -> str:
     return runs[0]["worker"].rsplit(":", 1)[0]
+
+
+def test_status_and_the_api_show_waiting_jobs(cluster: Callable[..., Cluster], tmp_path: Path) -> None:
+    accounts = {
+        "src": memory_file_account(tmp_path, "src", people("s", 2)),
+        "dst": memory_file_account(tmp_path, "dst"),
+    }
+    queue = cluster(accounts, [{"name": "one", "left": "src", "right": "dst", "direction": "left-to-right"}])
+    queue.ask("one", "api")
+    queue.ask("one", "schedule")
+    shown = subprocess.run(
+        [PAIRSYNC, "status", str(queue.config), "--json"], capture_output=True, text=True, check=True
+    ).stdout
+    status = json.loads(shown)
+    status = status[0] if isinstance(status, list) else status
+    assert status["queue"] == {"waiting": 1, "running": 0, "asked_by": ["api", "schedule"]}
+    _service, client = queue.service()
+    assert client.get("/connections/one").json()["status"]["queue"]["waiting"] == 1
