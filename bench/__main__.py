@@ -8,7 +8,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from bench import quickbooks, report, scenarios
+from bench import quickbooks, report, scale, scenarios
 
 SMOKE_SIZE = 300
 DEFAULT_SIZE = 10_000
@@ -20,7 +20,9 @@ def parse(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--size", type=int, action="append", help="records (repeat for several sizes)")
     parser.add_argument("--smoke", action="store_true", help=f"a quick run at {SMOKE_SIZE} records (CI)")
     parser.add_argument("--json", action="store_true", help="print one JSON document instead of the table")
-    parser.add_argument("--only", default="B1,B2,B3,B4", help="comma-separated benchmarks (B1-B3 run together)")
+    parser.add_argument(
+        "--only", default="B1,B2,B3,B4", help="comma-separated benchmarks (B1-B3 run together; B5 needs PostgreSQL)"
+    )
     parser.add_argument("--quickbooks-size", type=int, default=QUICKBOOKS_SIZE,
                         help="largest size of B1 into QuickBooks (0: skip it)")
     return parser.parse_args(argv)
@@ -42,6 +44,9 @@ def main(argv: list[str] | None = None) -> int:
                                                  scenarios.stripe_read))
         if "B4" in wanted:
             results.append(scenarios.b4_listing(size))
+    if "B5" in wanted:
+        with tempfile.TemporaryDirectory(prefix="pairsync-bench-b5-") as folder:
+            results += scale.b5(Path(folder))
     across = report.b2_consistency(results)
     if across is not None:
         results.append(across)
@@ -60,6 +65,7 @@ def knobs() -> dict[str, str]:
         "quickbooks sandbox (B1)": quickbooks.QUICKBOOKS_REALISTIC.describe()
         + f" (500/minute per company), client batches {quickbooks.BATCHES_PER_MINUTE:g}/minute of 30",
         "B3": "both sandboxes at zero latency, no rate limit; CPU of the engine's thread only",
+        "B5": "memory accounts in JSON files, 100 ms per request; PostgreSQL state and queue on this machine",
         "B4": f"stripe sandbox latency {scenarios.STRIPE_REALISTIC.latency_ms:g} ms, no rate limit",
     }
 

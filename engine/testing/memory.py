@@ -8,6 +8,7 @@ by plugin authors as an example, and by the contract suite's self-test.
 
 from __future__ import annotations
 
+import asyncio
 import builtins
 import itertools
 import json
@@ -201,6 +202,7 @@ class MemorySettings(ConnectorSettings):
     tags: bool = True
     idempotency: bool = True
     source_of_truth: bool = False
+    latency_ms: float = 0.0  # each request waits this long, as an app's API would (benchmarks of I/O-bound runs)
 
 
 class MemoryConnector(Connector):
@@ -252,7 +254,7 @@ class MemoryConnector(Connector):
         size = self.settings.page_size
         cursor = self.store.seq
         for start in range(0, max(len(ids), 1), size):
-            self.context.count_request()
+            await self._request()
             chunk = ids[start : start + size]
             last = start + size >= len(ids)
             yield Page(
@@ -262,14 +264,19 @@ class MemoryConnector(Connector):
                 full=full,
             )
 
-    async def get(self, record_id: str) -> Record | None:
+    async def _request(self) -> None:
         self.context.count_request()
+        if self.settings.latency_ms:
+            await asyncio.sleep(self.settings.latency_ms / 1000)
+
+    async def get(self, record_id: str) -> Record | None:
+        await self._request()
         if record_id not in self.store.records:
             return None
         return self.store.to_record(record_id)
 
     async def upsert(self, requests: Sequence[WriteRequest]) -> builtins.list[WriteResult]:
-        self.context.count_request()
+        await self._request()
         results = [self._write(request) for request in requests]
         if self.store.lose_responses > 0:
             self.store.lose_responses -= 1
