@@ -69,6 +69,8 @@ class QueueWorker:
         if wish is None or wish.empty:
             self.store.finish_requests(connection)
             return  # an earlier job took the wishes this job was deferred for
+        if mark_interrupted(self.store, connection):  # a run of a dead worker (or process) left its row open
+            log.warning("closed a run of %s left unfinished by a stopped process", connection)
         started = time.monotonic()
         try:
             report = await run_connection(

@@ -87,6 +87,7 @@ def test_a_worker_stopped_mid_run_is_finished_by_another_with_no_duplicate(
         assert set(emails.values()) == {1}, "a customer was created twice"
         assert done[0]["worker"].endswith(f":{second.pid}")
         assert done[0]["status"] == "ok"
+        assert [r["status"] for r in queue.store.runs("sync")] == ["ok", "interrupted"]
         handed_back = "lost its worker" if how == "SIGKILL" else "cut short by shutdown"
         assert handed_back in "".join(p.output() for p in queue.processes)
 
