@@ -76,9 +76,11 @@ class Queue:
             )
             await self.ask(name, "schedule")
             started.append(name)
-        for name in self.store.waiting_requests():
-            await self.ensure_job(name)  # a wish whose job was lost (a defer that failed, a cancelled job)
         await self.revive_stalled()
+        queued = await self.overview()
+        for name in self.store.waiting_requests():
+            if name not in queued or not queued[name].waiting:
+                await self.ensure_job(name)  # a wish whose job was lost (a defer that failed, a cancelled job)
         return started
 
     async def revive_stalled(self) -> int:
