@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -273,10 +273,23 @@ def _remember(store: StateStore, session: Session, reads: dict[Side, SideRead], 
     for side in SIDES:
         known = session.known.get(side, {})
         read = [r for r in reads[side].changes.values() if known.get(r.id) != r]  # unchanged rows stay as they are
-        store.remember(name, side, [*read, *outcome.written[side]], fields[side])
+        latest = {r.id: r for r in [*read, *outcome.written[side]]}
+        tagged = _with_tags(outcome.tag_changes[side], {**known, **reads[side].changes, **latest})
+        store.remember(name, side, [*latest.values(), *tagged], fields[side])
         store.set_retries(name, side, outcome.failures[side])
         if reads[side].cursor is not None:
             store.save_cursor(name, side, reads[side].cursor)
+
+
+def _with_tags(changes: list[tuple[str, str, bool]], records: dict[str, Record]) -> list[Record]:
+    """The records a run tagged or untagged, as they are now: the next run compares with these."""
+    changed: dict[str, Record] = {}
+    for record_id, tag, added in changes:
+        record = changed.get(record_id) or records.get(record_id)
+        if record is not None:
+            tags = record.tags | {tag} if added else record.tags - {tag}
+            changed[record_id] = replace(record, tags=frozenset(tags))
+    return list(changed.values())
 
 
 def _notes(reads: dict[Side, SideRead]) -> list[str]:

@@ -26,6 +26,17 @@ def test_a_conditional_tag_is_sent_once_and_follows_an_edit_of_the_source(make_s
     assert sync.run().plan.operations == []
 
 
+def test_the_stored_record_holds_the_tag_a_run_added_so_no_feed_echo_is_needed(make_sync: Any) -> None:
+    """The next run compares with the stored records; they must not wait for the app to report the tag back."""
+    sync = make_sync({"direction": "left-to-right", "then": {"right": [{"add_tag": "VIP", "if": GOLD}]}})
+    ada = sync.left.add({"email": "ada@x.io", "company": "Tin"})
+    sync.run()
+    sync.left.edit(ada, {"company": "Gold"})
+    assert sync.run().summary()["tagged"] == {"left": 0, "right": 1}
+    [contact_id] = sync.right.live()
+    assert sync.store.seen("c", "right")[contact_id].tags == frozenset({"VIP"})
+
+
 @pytest.mark.parametrize(
     ("condition", "message"),
     [
