@@ -4,11 +4,17 @@
 or matches, a record of the other side before the sync. Field names may end
 in a JSONPath (`plans$[*].price`, see engine/rules/paths.py). `why_not`
 names the part of a condition that left a record out, for `plan`.
+
+Relative-date operators (`within_next_days`, ...) compare with `now`, the
+run's clock, which the caller passes in: the planner stays pure and a test
+moves the clock by passing another `now`. They are registered too (with the
+wall clock) so `validate` knows their names.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from engine.config.models import Condition
@@ -76,10 +82,79 @@ BUILTIN_OPS: dict[str, Op] = {
 }
 
 
+def moment(value: Any) -> datetime | None:
+    """A date or time as connectors expose it (ISO date, ISO date-time, Unix seconds) in UTC; None if neither."""
+    if value is None or isinstance(value, bool):
+        return None
+    if isinstance(value, datetime):
+        return value if value.tzinfo else value.replace(tzinfo=UTC)
+    if isinstance(value, date):
+        return datetime(value.year, value.month, value.day, tzinfo=UTC)
+    number = _number(value)
+    if number is not None:
+        return datetime.fromtimestamp(number, tz=UTC)
+    try:
+        parsed = datetime.fromisoformat(str(value).strip())
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def _window(actual: Any, days: Any) -> tuple[datetime, timedelta] | None:
+    when, count = moment(actual), _number(days)
+    return None if when is None or count is None else (when, timedelta(days=count))
+
+
+def _within_next(actual: Any, days: Any, now: datetime) -> bool:
+    found = _window(actual, days)
+    return found is not None and now <= found[0] <= now + found[1]
+
+
+def _within_last(actual: Any, days: Any, now: datetime) -> bool:
+    found = _window(actual, days)
+    return found is not None and now - found[1] <= found[0] <= now
+
+
+def _before_days_ago(actual: Any, days: Any, now: datetime) -> bool:
+    found = _window(actual, days)
+    return found is not None and found[0] < now - found[1]
+
+
+def _after_days_from_now(actual: Any, days: Any, now: datetime) -> bool:
+    found = _window(actual, days)
+    return found is not None and found[0] > now + found[1]
+
+
+ClockedOp = Callable[[Any, Any, datetime], bool]
+TIME_OPS: dict[str, ClockedOp] = {
+    "within_next_days": _within_next,
+    "within_last_days": _within_last,
+    "before_days_ago": _before_days_ago,
+    "after_days_from_now": _after_days_from_now,
+}
+
+
+def _on_wall_clock(op: ClockedOp) -> Op:
+    return lambda actual, expected: op(actual, expected, datetime.now(UTC))
+
+
 @hookimpl
 def register_condition_ops(register: Callable[[str, Op], None]) -> None:
     for name, op in BUILTIN_OPS.items():
         register(name, op)
+    for name, clocked in TIME_OPS.items():
+        register(name, _on_wall_clock(clocked))
+
+
+def uses_clock(condition: Condition | None) -> bool:
+    """Whether the condition can change with no change in the record: it compares with today."""
+    if condition is None:
+        return False
+    if condition.all is not None or condition.any is not None:
+        return any(uses_clock(c) for c in (condition.all or condition.any or []))
+    if condition.not_ is not None:
+        return uses_clock(condition.not_)
+    return condition.op in TIME_OPS
 
 
 def describe(condition: Condition) -> str:
@@ -94,15 +169,21 @@ def describe(condition: Condition) -> str:
     return f"{condition.field} {condition.op}{value}"
 
 
-def evaluate(condition: Condition, record: Record, exists: bool, ops: Mapping[str, Op]) -> bool:
+def evaluate(
+    condition: Condition, record: Record, exists: bool, ops: Mapping[str, Op], now: datetime | None = None
+) -> bool:
+    """Whether `record` meets `condition`; relative dates compare with `now` (the wall clock when None)."""
     if condition.all is not None:
-        return all(evaluate(c, record, exists, ops) for c in condition.all)
+        return all(evaluate(c, record, exists, ops, now) for c in condition.all)
     if condition.any is not None:
-        return any(evaluate(c, record, exists, ops) for c in condition.any)
+        return any(evaluate(c, record, exists, ops, now) for c in condition.any)
     if condition.not_ is not None:
-        return not evaluate(condition.not_, record, exists, ops)
+        return not evaluate(condition.not_, record, exists, ops, now)
     assert condition.field is not None and condition.op is not None
-    return ops[condition.op](_actual(condition.field, record, exists), condition.value)
+    actual = _actual(condition.field, record, exists)
+    if now is not None and condition.op in TIME_OPS:
+        return TIME_OPS[condition.op](actual, condition.value, now)
+    return ops[condition.op](actual, condition.value)
 
 
 def _actual(field: str, record: Record, exists: bool) -> Any:
@@ -114,15 +195,18 @@ def _shown(value: Any, width: int = 60) -> str:
     return text if len(text) <= width else text[: width - 1] + "…"
 
 
-def why_not(condition: Condition, record: Record, exists: bool, ops: Mapping[str, Op]) -> str | None:
+def why_not(
+    condition: Condition, record: Record, exists: bool, ops: Mapping[str, Op], now: datetime | None = None
+) -> str | None:
     """The part of `condition` that `record` fails, with the value it has; None when it matches."""
-    if evaluate(condition, record, exists, ops):
+    if evaluate(condition, record, exists, ops, now):
         return None
     if condition.all is not None:
-        failing = next(c for c in condition.all if not evaluate(c, record, exists, ops))
-        return why_not(failing, record, exists, ops)
+        failing = next(c for c in condition.all if not evaluate(c, record, exists, ops, now))
+        return why_not(failing, record, exists, ops, now)
     if condition.any is not None:
-        return "none of (" + "; ".join(why_not(c, record, exists, ops) or describe(c) for c in condition.any) + ")"
+        parts = (why_not(c, record, exists, ops, now) or describe(c) for c in condition.any)
+        return "none of (" + "; ".join(parts) + ")"
     if condition.not_ is not None:
         return f"not ({describe(condition.not_)}) fails: it matches"
     assert condition.field is not None

@@ -2,24 +2,24 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from pydantic import BaseModel
 
-from engine.conditions import EXISTS_FIELD, fields_of, unknown_ops, why_not
+from engine.conditions import EXISTS_FIELD, fields_of, unknown_ops, uses_clock, why_not
 from engine.config.errors import suggest
 from engine.config.loaded import AccountSetup, LoadedConfig
 from engine.config.models import Connection, FieldMapping
 from engine.connector import Connector, FieldSchema
 from engine.mapping import Mapper, build_entries, check_entries, default_mappings, merge_entries
+from engine.planner.base import Filter
 from engine.planner.model import SIDES, Side
 from engine.plugins import Registry
 from engine.records import Record
 from engine.rules import paths
 
-Filter = Callable[[Record, bool], str | None]
 Located = tuple[tuple[str | int, ...], str]
 
 
@@ -30,6 +30,11 @@ class Prepared:
     mapper: Mapper
     filters: dict[Side, Filter]
     warnings: list[str] = field(default_factory=list)
+
+    @property
+    def clocked(self) -> bool:
+        """Whether an IF condition compares with today (the planner then checks every link each run)."""
+        return any(uses_clock(getattr(self.connection.if_, side)) for side in SIDES)
 
 
 def _schemas(accounts: dict[Side, AccountSetup]) -> dict[Side, FieldSchema]:
@@ -61,11 +66,11 @@ def _filter(
 ) -> Filter:
     condition = getattr(connection.if_, side)
 
-    def check(record: Record, exists: bool) -> str | None:
+    def check(record: Record, exists: bool, now: datetime) -> str | None:
         reason = connector.skip_reason(record, options)
         if reason is not None:
             return reason
-        failed = None if condition is None else why_not(condition, record, exists, plugins.condition_ops)
+        failed = None if condition is None else why_not(condition, record, exists, plugins.condition_ops, now)
         return None if failed is None else f"IF {side}: {failed}"
 
     return check
@@ -117,6 +122,10 @@ def check_connection(connection: Connection, accounts: dict[Side, AccountSetup],
         if condition is not None:
             problems += _condition_problems(condition, side, schemas[side], names[side], plugins)
         for index, action in enumerate(getattr(connection.then, side)):
+            if action.if_ is not None:  # evaluated on the source record: the other side's fields
+                source: Side = "right" if side == "left" else "left"
+                found = _condition_problems(action.if_, source, schemas[source], names[source], plugins)
+                problems += [(("then", side, index, "if"), message) for _path, message in found]
             if action.set_field and not schemas[side].writable(action.set_field):
                 problems.append(
                     (

@@ -35,6 +35,9 @@ class Outcome:
     failed: int = 0
     failures: dict[str, dict[str, str]] = field(default_factory=lambda: {"left": {}, "right": {}})
     written: dict[str, list[Record]] = field(default_factory=lambda: {"left": [], "right": []})
+    # (record id, tag, added) per side: the stored records take them, so a tag is not planned again
+    # when the app's change feed does not report the tag change back
+    tag_changes: dict[str, list[tuple[str, str, bool]]] = field(default_factory=lambda: {"left": [], "right": []})
     events: list[dict[str, Any]] = field(default_factory=list)
 
 
@@ -243,6 +246,7 @@ class Executor:
             self._fail(op.side, op.record_id, f"{'tag' if op.add else 'untag'} {op.tag!r} failed: {_error_text(error)}")
             return
         (self.outcome.tagged if op.add else self.outcome.untagged)[op.side] += 1
+        self.outcome.tag_changes[op.side].append((op.record_id, op.tag, op.add))
         if op.link is not None and op.base is not None:
             self.store.save_links(self.connection, [Link(op.link.left_id, op.link.right_id, op.base)])
         self._event(op.side, op.record_id, "tagged" if op.add else "untagged", tag=op.tag, reason=op.reason)

@@ -8,6 +8,7 @@ connectors with one name are an error that names both plugins.
 from __future__ import annotations
 
 import os
+import traceback
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -37,6 +38,7 @@ class Registry:
     mapping_dirs: list[Path] = field(default_factory=list)
     plugin_of: dict[str, str] = field(default_factory=dict)
     failed: dict[str, str] = field(default_factory=dict)
+    failed_at: dict[str, int] = field(default_factory=dict)  # the line of the plugin's own file, when known
 
     def connector(self, name: str) -> type[Connector]:
         try:
@@ -112,8 +114,26 @@ def _collect(manager: pluggy.PluginManager, plugin: object, plugin_name: str, re
         ("register_mappings", add_mapping_dir),
     ):
         implementation = getattr(plugin, hook_name, None)
-        if implementation is not None and manager.parse_hookimpl_opts(plugin, hook_name) is not None:
+        if implementation is None or manager.parse_hookimpl_opts(plugin, hook_name) is None:
+            continue
+        try:
             implementation(register=callback)
+        except PluginError:
+            raise
+        except Exception as error:  # noqa: BLE001 - a raising hook fails its plugin alone, reported by name
+            registry.failed[plugin_name] = f"{hook_name} raised {type(error).__name__}: {error}"
+            line = line_of(error, getattr(plugin, "__file__", None))
+            if line is not None:
+                registry.failed_at[plugin_name] = line
+
+
+def line_of(error: BaseException, path: str | Path | None) -> int | None:
+    """The line of file `path` where `error` was raised (its innermost frame in that file), if any."""
+    if path is None:
+        return None
+    target = Path(path).resolve()
+    lines = [f.lineno for f in traceback.extract_tb(error.__traceback__) if Path(f.filename).resolve() == target]
+    return lines[-1] if lines else None
 
 
 @lru_cache(maxsize=1)

@@ -9,7 +9,8 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
 from typing import Any
 
 from engine.config.loaded import LoadedConfig
@@ -88,7 +89,7 @@ class Session:
         self.loaded = loaded
         self.connection = connection
         self.store = store
-        self.plugins = plugins or registry()
+        self.plugins = plugins or loaded.plugins or registry()
         self.prepared: Prepared = prepare(loaded, connection, self.plugins)
         self.contexts = {side: self._context(side) for side in SIDES}
         self.known: dict[Side, dict[str, Record]] = {}
@@ -147,7 +148,8 @@ class Session:
         fetched = await asyncio.gather(*(one(record_id) for record_id in ids))
         return {record.id: record for record in fetched if record is not None}
 
-    def plan_input(self, reads: dict[Side, SideRead], force: bool) -> PlanInput:
+    def plan_input(self, reads: dict[Side, SideRead], force: bool, now: datetime | None = None) -> PlanInput:
+        """`now` is the run's clock for relative-date conditions (the wall clock unless a caller moves it)."""
         name, c = self.connection.name, self.connection
         self.known = {side: self.store.seen(name, side) for side in SIDES}
         index = {side: {**self.known[side], **reads[side].changes} for side in SIDES}
@@ -165,6 +167,9 @@ class Session:
             complete={side: reads[side].complete for side in SIDES},
             filters=self.prepared.filters,
             actions={"left": c.then.left, "right": c.then.right},
+            condition_ops=self.plugins.condition_ops,
+            now=now or datetime.now(UTC),
+            clocked=self.prepared.clocked,
             deletions=c.deletions,
             unsubscribes=c.unsubscribes,
             tags_supported={side: self.connectors[side].capabilities.tags for side in SIDES},
@@ -176,13 +181,13 @@ class Session:
 
 
 async def plan_connection(
-    loaded: LoadedConfig, connection: Connection, store: StateStore, full: bool = False
+    loaded: LoadedConfig, connection: Connection, store: StateStore, full: bool = False, now: datetime | None = None
 ) -> Report:
     """The dry run: read both sides and plan, writing nothing (not even cursors)."""
     session = Session(loaded, connection, store)
     try:
         reads = await session.read_both(_change_feed(full))
-        result = plan(session.plan_input(reads, force=False))
+        result = plan(session.plan_input(reads, force=False, now=now))
     except Exception as error:  # noqa: BLE001 - a failed read is reported for this connection alone
         return _failed(connection.name, session, error)
     finally:
@@ -206,6 +211,7 @@ async def run_connection(
     trigger: str = "cli",
     progress: Progress | None = None,
     reader: Reader | None = None,
+    now: datetime | None = None,
 ) -> Report:
     holder = process_holder()
     lock = f"run:{connection.name}"
@@ -214,7 +220,7 @@ async def run_connection(
             connection.name, "busy", Plan(connection.name), error="another run of this connection is in progress"
         )
     try:
-        return await _run_locked(loaded, connection, store, full, force, trigger, progress, reader)
+        return await _run_locked(loaded, connection, store, full, force, trigger, progress, reader, now)
     finally:
         store.release(lock, holder)
 
@@ -228,13 +234,14 @@ async def _run_locked(
     trigger: str,
     progress: Progress | None,
     reader: Reader | None = None,
+    now: datetime | None = None,
 ) -> Report:
     name = connection.name
     run_id = store.start_run(name, trigger)
     session = Session(loaded, connection, store)
     try:
         reads = await session.read_both(reader or _change_feed(full))
-        result = plan(session.plan_input(reads, force))
+        result = plan(session.plan_input(reads, force, now))
         report = Report(name, "ok", result, warnings=session.prepared.warnings, notes=_notes(reads), run_id=run_id)
         if result.blocked:
             report.status = "blocked"
@@ -266,10 +273,23 @@ def _remember(store: StateStore, session: Session, reads: dict[Side, SideRead], 
     for side in SIDES:
         known = session.known.get(side, {})
         read = [r for r in reads[side].changes.values() if known.get(r.id) != r]  # unchanged rows stay as they are
-        store.remember(name, side, [*read, *outcome.written[side]], fields[side])
+        latest = {r.id: r for r in [*read, *outcome.written[side]]}
+        tagged = _with_tags(outcome.tag_changes[side], {**known, **reads[side].changes, **latest})
+        store.remember(name, side, [*latest.values(), *tagged], fields[side])
         store.set_retries(name, side, outcome.failures[side])
         if reads[side].cursor is not None:
             store.save_cursor(name, side, reads[side].cursor)
+
+
+def _with_tags(changes: list[tuple[str, str, bool]], records: dict[str, Record]) -> list[Record]:
+    """The records a run tagged or untagged, as they are now: the next run compares with these."""
+    changed: dict[str, Record] = {}
+    for record_id, tag, added in changes:
+        record = changed.get(record_id) or records.get(record_id)
+        if record is not None:
+            tags = record.tags | {tag} if added else record.tags - {tag}
+            changed[record_id] = replace(record, tags=frozenset(tags))
+    return list(changed.values())
 
 
 def _notes(reads: dict[Side, SideRead]) -> list[str]:

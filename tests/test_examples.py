@@ -31,6 +31,7 @@ ENV = {
 }
 
 YAML_BLOCK = re.compile(r"^```ya?ml\n(accounts:.*?)^```", re.DOTALL | re.MULTILINE)
+PYTHON_FILE = re.compile(r"^```python\n# (\S+\.py)\n(.*?)^```", re.DOTALL | re.MULTILINE)
 
 
 def doc_blocks() -> list[tuple[str, str]]:
@@ -43,6 +44,16 @@ def doc_blocks() -> list[tuple[str, str]]:
     return found
 
 
+def doc_files() -> dict[str, dict[str, str]]:
+    """Per doc, the ```python blocks that start with `# <name>.py`: plugin files its configs list."""
+    found: dict[str, dict[str, str]] = {}
+    for doc in [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]:
+        if doc.exists():
+            found[str(doc.relative_to(ROOT))] = dict(PYTHON_FILE.findall(doc.read_text()))
+    return found
+
+
+FILES = doc_files()
 EXAMPLES = [(str(p.relative_to(ROOT)), p.read_text()) for p in sorted((ROOT / "examples").glob("*.yaml"))]
 CONFIGS = EXAMPLES + doc_blocks()
 
@@ -56,9 +67,15 @@ def test_docs_show_at_least_one_config() -> None:
     assert any(name.startswith("docs/") for name, _ in doc_blocks())
 
 
+def test_the_rules_doc_shows_the_plugin_file_its_config_lists() -> None:
+    assert "transforms.py" in FILES["docs/rules.md"]
+
+
 def load(tmp_path: Path, name: str, text: str) -> LoadedConfig:
     unknown = set(REFERENCE.findall(text)) - set(ENV)
     assert not unknown, f"{name} refers to variables this test does not set: {sorted(unknown)}"
+    for file_name, source in FILES.get(name.split("#", 1)[0], {}).items():
+        (tmp_path / file_name).write_text(source)
     path = tmp_path / "config.yaml"
     path.write_text(text)
     return load_config(path, plugins=REGISTRY, environ=ENV)

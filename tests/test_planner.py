@@ -265,7 +265,7 @@ def test_filters_leave_records_out_with_their_reason() -> None:
     result = run_plan(
         [rec("L1", email="ada@example.com")],
         [],
-        filters={"left": lambda record, exists: "IF left: name not_empty does not match"},
+        filters={"left": lambda record, exists, now: "IF left: name not_empty does not match"},
     )
     assert result.of(Skip) == [Skip("left", "L1", "IF left: name not_empty does not match")]
     assert not result.of(Create)

@@ -119,7 +119,7 @@ def validate(config: ConfigArg) -> None:
     """Check a config file: every problem with its file, line and key."""
     loaded = _load(config)
     for connection in loaded.config.connections:
-        for warning in prepare(loaded, connection, registry()).warnings:
+        for warning in prepare(loaded, connection, loaded.plugins or registry()).warnings:
             output.warn(warning)
     output.say(f"{config}: {len(loaded.config.accounts)} accounts, {len(loaded.config.connections)} connections: ok")
 

@@ -9,6 +9,7 @@ from pydantic import BaseModel
 
 from engine.config.models import Config, Connection
 from engine.connector import Capabilities, Connector, ConnectorSettings
+from engine.plugins import Registry
 
 
 @dataclass
@@ -30,6 +31,7 @@ class LoadedConfig:
     config: Config
     accounts: dict[str, AccountSetup]
     options: dict[str, dict[str, BaseModel | None]] = field(default_factory=dict)
+    plugins: Registry | None = None  # installed plugins plus the config's own `plugins:` files, when it lists any
 
     def side(self, connection: Connection, side: str) -> AccountSetup:
         return self.accounts[connection.left if side == "left" else connection.right]

@@ -13,6 +13,7 @@ from engine.config.errors import ConfigError, Problem, ProblemList, suggest
 from engine.config.loaded import AccountSetup, LoadedConfig
 from engine.config.locations import Locations, Path, locate
 from engine.config.models import Config, Connection
+from engine.plugin_files import with_files
 from engine.plugins import Registry, registry
 from engine.secrets import UnsetVariable, expand
 
@@ -42,7 +43,24 @@ def load_config(
         problems.raise_if_any()
     data = _expand(data, (), problems, environ)
     problems.raise_if_any()
-    return _validate(path, data, locations, problems, plugins or registry())
+    plugins = _with_plugin_files(path, data.get("plugins"), plugins or registry(), problems)
+    loaded = _validate(path, data, locations, problems, plugins)
+    loaded.plugins = plugins
+    return loaded
+
+
+def _with_plugin_files(path: FilePath, listed: Any, plugins: Registry, problems: ProblemList) -> Registry:
+    """The registry plus the config's own plugin files (relative to the config); each broken one a problem
+    at its own file and line, the others still loaded."""
+    if not isinstance(listed, list) or not all(isinstance(item, str) for item in listed) or not listed:
+        return plugins  # a wrong shape is reported by the model
+    merged, faults = with_files(plugins, [path.parent / item for item in listed])
+    for fault in faults:
+        hint = (
+            f"the plugin file listed under `plugins` in {path.name} failed to load; fix it or remove it from the list"
+        )
+        problems.problems.append(Problem(fault.file, fault.line, "", f"{fault.message} ({hint})"))
+    return merged
 
 
 def _read(path: FilePath) -> str:

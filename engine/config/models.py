@@ -96,12 +96,14 @@ class PerSideCondition(Strict):
 
 
 class Action(Strict):
-    """One THEN action, applied when writing into a side."""
+    """One THEN action, applied when writing into a side; with `if`, it follows that condition of the source
+    record instead (a conditional tag comes off again when the condition stops holding)."""
 
     add_tag: str | None = None
     remove_tag: str | None = None
     set_field: str | None = None
     value: Any = None
+    if_: Condition | None = Field(None, alias="if", description="Apply only while the source record meets this.")
 
     @model_validator(mode="after")
     def one_kind(self) -> Action:
@@ -175,6 +177,9 @@ class Connection(Strict):
 
 class Config(Strict):
     state: str | None = Field(None, description="SQLAlchemy URL of the state store (default SQLite beside the file).")
+    plugins: list[str] = Field(
+        default_factory=list, description="Python files (relative to this file) loaded as plugins: trusted code."
+    )
     accounts: dict[str, Account]
     connections: list[Connection]
 

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 
+from engine.conditions import BUILTIN_OPS, Op
 from engine.config.models import Action, Breaker, Direction, Mode, TagSignal
 from engine.mapping import Mapper
 from engine.planner.model import (
@@ -16,12 +17,17 @@ from engine.planner.model import (
 )
 from engine.records import Record
 
-Filter = Callable[[Record, bool], str | None]
+Filter = Callable[[Record, bool, datetime], str | None]
+"""Why a record is left out (None: it takes part), given whether it exists on the other side and the run's clock."""
 EPOCH = datetime.min.replace(tzinfo=UTC)
 
 
 @dataclass
 class PlanInput:
+    """Everything one plan reads. `now` is the run's clock (an input, so the planner stays pure);
+    `clocked` says an IF condition compares with it, so links are checked again each run. Actions with
+    `if` may come in `actions`: the planner moves them to `conditional`."""
+
     connection: str
     mapper: Mapper
     changes: Mapping[Side, Mapping[str, Record]]
@@ -37,6 +43,10 @@ class PlanInput:
     complete: Mapping[Side, bool] = field(default_factory=lambda: {"left": False, "right": False})
     filters: Mapping[Side, Filter] = field(default_factory=dict)
     actions: Mapping[Side, list[Action]] = field(default_factory=dict)
+    conditional: Mapping[Side, list[Action]] = field(default_factory=dict)
+    condition_ops: Mapping[str, Op] = field(default_factory=lambda: dict(BUILTIN_OPS))
+    now: datetime = field(default_factory=lambda: datetime.now(UTC))
+    clocked: bool = False
     deletions: TagSignal | None = None
     unsubscribes: TagSignal | None = None
     tags_supported: Mapping[Side, bool] = field(default_factory=lambda: {"left": True, "right": True})
@@ -50,7 +60,7 @@ class PlannerBase:
     """The planner's state during one `plan()` call; the parts built on it add behaviour, never I/O."""
 
     def __init__(self, data: PlanInput) -> None:
-        self.d = data
+        self.d = _split_actions(data)
         self.plan = Plan(connection=data.connection)
         self.by_id: dict[Side, dict[str, Link]] = {
             "left": {link.left_id: link for link in data.links},
@@ -69,4 +79,13 @@ class PlannerBase:
 
     def _filter(self, side: Side, record: Record, exists: bool) -> str | None:
         check = self.d.filters.get(side)
-        return check(record, exists) if check else None
+        return check(record, exists, self.d.now) if check else None
+
+
+def _split_actions(data: PlanInput) -> PlanInput:
+    """Actions with `if` apart from the others: only the others go with every create and update."""
+    sides: tuple[Side, Side] = ("left", "right")
+    actions = {side: list(data.actions.get(side, [])) for side in sides}
+    conditional = {side: [*data.conditional.get(side, []), *(a for a in actions[side] if a.if_)] for side in sides}
+    plain = {side: [a for a in actions[side] if a.if_ is None] for side in sides}
+    return replace(data, actions=plain, conditional=conditional)

@@ -37,7 +37,14 @@ class MergePlanner(ActionPlanner):
         writes: dict[Side, dict[str, Any]] = {"left": {}, "right": {}}
         for key in self.d.mapper.by_key:
             self._merge_key(link, key, values, base, writes, sources, {"left": left, "right": right})
-        self._emit_merge(link, base, writes, {"left": left, "right": right}, settles, new)
+        when = {  # conditional set_field values, when their source record takes part
+            side: self._conditional_fields(side, pair[other(side)]) if sources[other(side)] else {}
+            for side in SIDES
+        }
+        self._emit_merge(link, base, writes, pair, settles, new, when)
+        for side in SIDES:
+            if sources[other(side)]:
+                self._conditional_tags(side, pair[side], pair[other(side)])
 
     def _merge_key(
         self,
@@ -123,9 +130,15 @@ class MergePlanner(ActionPlanner):
         records: dict[Side, Record],
         settles: tuple[str, ...],
         new: bool,
+        when: dict[Side, dict[str, Any]],
     ) -> None:
         for side in SIDES:
+            record = records[side]
+            wanted = {k: v for k, v in when[side].items() if record.get(k) != v}  # conditional set_field
             if not writes[side]:
+                if wanted and self.d.modes[side].updates:
+                    old = {name: record.get(name) for name in wanted}
+                    self.emit(Update(side, record.id, link, wanted, old, base, self.d.new_key()))
                 continue
             if not self.d.modes[side].updates:
                 self.emit(
@@ -134,9 +147,9 @@ class MergePlanner(ActionPlanner):
                 for key in writes[side]:
                     base.left[key], base.right[key] = link.base.left.get(key), link.base.right.get(key)
                 continue
-            record = records[side]
             fields = self.d.mapper.render(side, writes[side], record)
             fields.update(self._set_fields(side))
+            fields.update(wanted)
             fields = {k: v for k, v in fields.items() if record.get(k) != v}
             if fields:
                 old = {name: record.get(name) for name in fields}

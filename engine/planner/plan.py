@@ -42,7 +42,10 @@ class _Planner(MatchPlanner):
             touched[id(link)] = link
         for link in touched.values():
             self._linked(link)
+        if self._clocked():
+            self._recheck(link for link in self.d.links if id(link) not in touched)
         self._match_and_create(unlinked)
+        self._conditional_creates()
         self._breaker()
         return self.plan
 
