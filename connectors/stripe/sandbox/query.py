@@ -5,13 +5,13 @@ from __future__ import annotations
 import base64
 import bisect
 import math
-import re
 from collections.abc import Callable
 from copy import deepcopy
 from dataclasses import dataclass
 from typing import Any
 
-from .errors import ApiError, bad_param
+from .errors import ApiError, bad_param, unknown_param
+from .search import matcher
 from .store import Store
 
 MAX_EXPAND_DEPTH = 4  # dot-separated parts, `data` included: Stripe refuses data.items.data.price.product
@@ -150,44 +150,15 @@ def customer_subscriptions(store: Store, customer_id: str) -> dict[str, Any]:
     return page(store, subs, {"limit": EMBEDDED_LIST_LIMIT}, f"/v1/customers/{customer_id}/subscriptions")
 
 
-_CLAUSE = re.compile(
-    r"^(?P<field>email|name|phone|description|metadata\['(?P<key>[^']+)'\])(?P<op>:|~)'(?P<value>[^']*)'$"
-)
-
-
-def search_filter(query: str) -> Callable[[dict[str, Any]], bool]:
-    """Stripe's search language, enough of it: `field:'v'`, `field~'v'`, metadata['k'], AND or OR."""
-    joiner = " OR " if " OR " in query else " AND "
-    if " OR " in query and " AND " in query:
-        raise bad_param("query", "Search queries cannot mix AND and OR.")
-    checks = [_clause(part.strip()) for part in query.split(joiner) if part.strip()]
-    if not checks:
-        raise bad_param("query", "Missing required param: query.", "parameter_missing")
-    combine = any if joiner == " OR " else all
-    return lambda obj: combine(check(obj) for check in checks)
-
-
-def _clause(text: str) -> Callable[[dict[str, Any]], bool]:
-    match = _CLAUSE.match(text)
-    if not match:
-        raise bad_param("query", f"Invalid search query clause: {text}")
-    key, op, wanted = match["key"], match["op"], match["value"]
-    field = match["field"]
-
-    def check(obj: dict[str, Any]) -> bool:
-        actual = (obj.get("metadata") or {}).get(key) if key else obj.get(field)
-        if actual is None:
-            return False
-        if op == "~":
-            return wanted.lower() in str(actual).lower()
-        return str(actual).lower() == wanted.lower() if field == "email" else str(actual) == wanted
-
-    return check
-
-
-def search_page(store: Store, items: list[dict[str, Any]], params: dict[str, Any], url: str) -> dict[str, Any]:
+def search_page(
+    store: Store, items: list[dict[str, Any]], params: dict[str, Any], url: str, fields: dict[str, str]
+) -> dict[str, Any]:
     """A search_result page; `page` is an opaque token for the next one."""
-    matches = [obj for obj in items if search_filter(str(params.get("query", "")))(obj)]
+    for name in params:
+        if name not in ("query", "limit", "page"):
+            raise unknown_param(name)
+    check = matcher(str(params.get("query", "")), fields)
+    matches = [obj for obj in items if check(obj)]
     matches.sort(key=lambda obj: (int(obj["created"]), store.order[obj["id"]]), reverse=True)
     limit = limit_of(params)
     start = 0
