@@ -42,7 +42,7 @@ FULL_PERSON: dict[str, Any] = {
     "interests": [{"value": "Poetical science"}],
     "userDefined": [{"key": "plan", "value": "gold"}],
 }
-STORED = [name for name in FULL_PERSON]
+STORED = list(FULL_PERSON)
 
 
 @pytest.fixture
