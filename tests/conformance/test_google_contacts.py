@@ -177,3 +177,32 @@ def test_unknown_methods_answer_googles_error_envelope(people: Any) -> None:
     assert raised.value.status_code == 404 and raised.value.resp["content-type"].startswith("application/json")
     assert json.loads(raised.value.content)["error"]["status"] == "NOT_FOUND"
     assert "was not found" in raised.value.reason, "googleapiclient read the message from the envelope"
+
+
+@pytest.mark.parametrize(
+    ("body", "where"),
+    [
+        ({"names": [{"givenName": "Ada"}], "favouriteColour": "blue"}, "'person'"),
+        ({"emailAddresses": [{"value": "a@example.com", "label": "work"}]}, "'person.email_addresses[0]'"),
+        ({"birthdays": [{"date": {"year": 1815, "month": 12, "dayOfMonth": 10}}]}, "'person.birthdays[0].date'"),
+    ],
+)
+def test_unknown_names_are_refused_not_dropped(sandbox: GoogleContactsSandbox, people: Any, body: dict[str, Any],
+                                               where: str) -> None:
+    # Google parses bodies strictly: "Invalid JSON payload received. Unknown name ... Cannot find field."
+    with pytest.raises(HttpError) as raised:
+        people.people().createContact(body=body).execute()
+    assert raised.value.status_code == 400 and where in raised.value.reason
+    sandbox.state.log.clear()  # the request broke the schema on purpose; the fixture checks the rest
+
+
+def test_output_only_parts_sent_back_are_ignored_and_recomputed(sandbox: GoogleContactsSandbox, people: Any) -> None:
+    made = people.people().createContact(
+        body={"names": [{"givenName": "Ada", "displayName": "Somebody Else"}],
+              "emailAddresses": [{"value": "ada@example.com", "displayName": "Ada at work",
+                                  "formattedType": "Stale"}]},
+        personFields="names,emailAddresses").execute()
+    assert made["names"][0]["displayName"] == "Ada", "a name's displayName is output-only"
+    assert made["emailAddresses"][0]["displayName"] == "Ada at work", "an email's displayName is writable"
+    assert "formattedType" not in made["emailAddresses"][0]
+    sandbox.state.log.clear()  # output-only parts were sent on purpose; the fixture would flag them

@@ -14,6 +14,7 @@ from __future__ import annotations
 from typing import Any
 
 from connectors.google_contacts.sandbox.errors import ApiError, batch_refused, refused_email
+from connectors.google_contacts.sandbox.person_schema import check_names
 from connectors.google_contacts.sandbox.routing import Call, Json, Route
 from connectors.google_contacts.sandbox.store import SINGLETONS, UPDATABLE, Contact, Store
 
@@ -35,6 +36,7 @@ def check_person(person: Any, where: str = "person") -> Json:
     """Refuse what Google refuses for a contact source; messages name the field."""
     if not isinstance(person, dict):
         raise ApiError(400, f"Invalid {where}: expected an object.")
+    check_names(person, where)
     for group in SINGLETONS:
         if len(person.get(group) or []) > 1:
             raise ApiError(400, f"Invalid {where}.{group}: only one is allowed on a contact.")

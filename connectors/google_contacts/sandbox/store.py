@@ -29,8 +29,8 @@ WRITABLE = ("addresses", "biographies", "birthdays", "calendarUrls", "clientData
 UPDATABLE = frozenset({*WRITABLE, "memberships"})
 SINGLETONS = ("names", "biographies", "birthdays", "genders")  # at most one per contact source
 # Output-only keys of field items: Google ignores them in requests and computes them in answers.
-OUTPUT_ONLY = frozenset({"metadata", "formattedType", "displayName", "displayNameLastFirst", "canonicalForm",
-                         "formattedProtocol"})
+OUTPUT_ONLY = frozenset({"metadata", "formattedType", "canonicalForm", "formattedProtocol"})
+OUTPUT_ONLY_NAMES = frozenset({"displayName", "displayNameLastFirst"})  # an email's displayName is writable
 TYPED = frozenset({"addresses", "calendarUrls", "emailAddresses", "events", "externalIds", "imClients",
                    "organizations", "phoneNumbers", "relations", "sipAddresses", "urls"})
 MY_CONTACTS = "contactGroups/myContacts"
@@ -196,6 +196,8 @@ def _clean(data: Json) -> Json:
 
 def _writable(group: str, item: Json) -> Json:
     dropped = OUTPUT_ONLY if group == "addresses" else OUTPUT_ONLY | {"formattedValue"}
+    if group == "names":
+        dropped = dropped | OUTPUT_ONLY_NAMES
     return {k: v for k, v in item.items() if k not in dropped}
 
 
