@@ -217,3 +217,36 @@ def test_product_update_event_names_only_what_changed(sdk: stripe.StripeClient) 
 def test_invalid_boolean_filter_is_refused(curl: httpx.Client) -> None:
     answer = curl.get("/v1/products", params={"active": "yes"})
     assert answer.status_code == 400 and answer.json()["error"]["param"] == "active"
+
+
+def test_customer_includables_expand_to_their_documented_empty_shapes(sdk: stripe.StripeClient) -> None:
+    # https://docs.stripe.com/api/customers/object: sources, tax_ids, tax... are "Expandable" / includable.
+    created = sdk.v1.customers.create({"email": "inc@example.com"})
+    customer = sdk.v1.customers.retrieve(created.id, {"expand": ["sources", "tax_ids", "tax", "subscriptions"]})
+    assert customer.sources is not None and customer.sources.data == []
+    assert customer.tax_ids is not None and customer.tax_ids.data == []
+    assert customer.tax is not None and customer.tax.automatic_tax == "unrecognized_location"
+    assert customer.subscriptions is not None and customer.subscriptions.data == []
+
+
+def test_subscription_create_and_update_parameters(sdk: stripe.StripeClient) -> None:
+    # https://docs.stripe.com/api/subscriptions/create and /update
+    customer = sdk.v1.customers.create({"email": "subs@example.com"})
+    product = sdk.v1.products.create({"name": "Plan"})
+    price = sdk.v1.prices.create({"product": product.id, "currency": "usd", "unit_amount": 1000,
+                                  "recurring": {"interval": "month"}})
+    sub = sdk.v1.subscriptions.create({"customer": customer.id, "items": [{"price": price.id}],
+                                       "metadata": {"source": "web"}, "description": "Monthly",
+                                       "collection_method": "send_invoice", "days_until_due": 30})
+    assert (sub.description, sub.collection_method, sub.days_until_due) == ("Monthly", "send_invoice", 30)
+    updated = sdk.v1.subscriptions.update(sub.id, {"cancel_at_period_end": True, "metadata": {"source": ""}})
+    assert updated.cancel_at_period_end is True and updated.cancel_at == updated["items"].data[0].current_period_end
+    assert updated.metadata.to_dict() == {}
+    event = sdk.v1.events.list({"type": "customer.subscription.updated", "limit": 1}).data[0]
+    previous = event.data.previous_attributes
+    assert previous is not None
+    assert previous.to_dict() == {"cancel_at_period_end": False, "cancel_at": None, "metadata": {"source": "web"}}
+    with pytest.raises(stripe.InvalidRequestError) as raised:
+        sdk.v1.subscriptions.create({"customer": customer.id, "items": [{"price": price.id}],
+                                     "default_payment_method": "pm_missing"})
+    assert raised.value.code == "resource_missing" and raised.value.param == "default_payment_method"

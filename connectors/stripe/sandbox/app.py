@@ -125,6 +125,7 @@ class StripeApp:
             self.route("/v1/subscriptions", h.list_subscriptions, "GET"),
             self.route("/v1/subscriptions", h.create_subscription, "POST"),
             self.route("/v1/subscriptions/{id}", h.retrieve_subscription, "GET"),
+            self.route("/v1/subscriptions/{id}", h.update_subscription, "POST"),
             self.route("/v1/subscriptions/{id}", h.cancel_subscription, "DELETE"),
             self.route("/v1/events", h.list_events, "GET"),
             self.route("/v1/events/{id}", h.retrieve_event, "GET"),

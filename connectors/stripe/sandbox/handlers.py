@@ -184,6 +184,10 @@ def retrieve_subscription(store: Store, params: Params, path: Path) -> dict[str,
     return deepcopy(store.get("subscription", path["id"]))
 
 
+def update_subscription(store: Store, params: Params, path: Path) -> dict[str, Any]:
+    return store.update_subscription(path["id"], params)
+
+
 def cancel_subscription(store: Store, params: Params, path: Path) -> dict[str, Any]:
     return store.cancel_subscription(path["id"])
 

@@ -256,6 +256,44 @@ PRODUCT_PARAMS = frozenset({
 })
 PRODUCT_UPDATE_PARAMS = (PRODUCT_PARAMS - {"id"}) | {"default_price"}
 TAX_BEHAVIORS = ("exclusive", "inclusive", "unspecified")
+# Subscription create/update parameters of the API reference the sandbox honours; the payment-related ones it
+# accepts without effect (there are no payments here) are listed apart.
+SUBSCRIPTION_CREATE_PARAMS = frozenset({
+    "customer", "items", "metadata", "trial_period_days", "trial_end", "description", "cancel_at_period_end",
+    "collection_method", "days_until_due", "expand", "payment_behavior", "proration_behavior", "off_session",
+    "currency", "default_payment_method", "default_source", "coupon", "promotion_code", "discounts",
+})
+SUBSCRIPTION_UPDATE_PARAMS = frozenset({
+    "metadata", "description", "cancel_at_period_end", "collection_method", "days_until_due", "expand",
+    "proration_behavior", "payment_behavior", "default_payment_method", "default_source", "trial_end",
+})
+SUBSCRIPTION_REFERENCES = {"default_payment_method": "PaymentMethod", "default_source": "source",
+                           "coupon": "coupon", "promotion_code": "promotion code"}
+COLLECTION_METHODS = ("charge_automatically", "send_invoice")
+
+
+def subscription_changes(params: dict[str, Any], allowed: frozenset[str]) -> dict[str, Any]:
+    """Validated subscription attributes; references to payment objects answer resource_missing."""
+    check_known(params, allowed)
+    for name, kind in SUBSCRIPTION_REFERENCES.items():
+        if params.get(name):
+            raise ApiError(400, f"No such {kind}: '{params[name]}'", code="resource_missing", param=name)
+    changes: dict[str, Any] = {}
+    if "description" in params:
+        changes["description"] = params["description"] or None
+    if "cancel_at_period_end" in params:
+        changes["cancel_at_period_end"] = flag(params, "cancel_at_period_end", False)
+    if "collection_method" in params:
+        if params["collection_method"] not in COLLECTION_METHODS:
+            raise bad_param("collection_method", f"Invalid collection_method: must be one of "
+                                                 f"{', '.join(COLLECTION_METHODS)}")
+        changes["collection_method"] = params["collection_method"]
+    if "days_until_due" in params:
+        changes["days_until_due"] = _integer(params["days_until_due"], "days_until_due")
+    if changes.get("collection_method") == "send_invoice" and changes.get("days_until_due") is None:
+        raise bad_param("days_until_due", "days_until_due is required when collection_method is send_invoice.",
+                        code="parameter_missing")
+    return changes
 INTERVALS = ("day", "week", "month", "year")
 
 

@@ -136,12 +136,34 @@ def _expand(store: Store, node: Any, parts: list[str], path: str) -> None:
         raise bad_param("expand", f"This property cannot be expanded ({head}).")
     if head == "subscriptions" and node.get("object") == "customer" and not node.get("deleted"):
         node["subscriptions"] = customer_subscriptions(store, node["id"])
+    elif head in CUSTOMER_INCLUDABLE and node.get("object") == "customer" and not node.get("deleted"):
+        node[head] = CUSTOMER_INCLUDABLE[head](node["id"])
     value = node.get(head)
     if isinstance(value, str) and value in store.objects:
         node[head] = deepcopy(store.objects[value])
     elif value is not None and not isinstance(value, dict):
         raise bad_param("expand", f"This property cannot be expanded ({head}).")
     _expand(store, node.get(head), rest, path)
+
+
+def _empty_list(kind: str) -> Callable[[str], dict[str, Any]]:
+    return lambda customer_id: {"object": "list", "data": [], "has_more": False,
+                                "url": f"/v1/customers/{customer_id}/{kind}"}
+
+
+# The customer's other includable properties (the reference's "expandable" ones): the sandbox holds no payment
+# sources, tax ids or balances, so they come back empty, in their documented shapes.
+CUSTOMER_INCLUDABLE: dict[str, Callable[[str], Any]] = {
+    "sources": _empty_list("sources"),
+    "tax_ids": _empty_list("tax_ids"),
+    "tax": lambda _id: {"automatic_tax": "unrecognized_location", "ip_address": None, "location": None,
+                        "provider": "stripe"},
+    "cash_balance": lambda customer_id: {"object": "cash_balance", "available": None, "customer": customer_id,
+                                         "livemode": False,
+                                         "settings": {"reconciliation_mode": "automatic",
+                                                      "using_merchant_default": True}},
+    "invoice_credit_balance": lambda _id: {},
+}
 
 
 def customer_subscriptions(store: Store, customer_id: str) -> dict[str, Any]:

@@ -15,6 +15,8 @@ from .errors import ApiError, bad_param, missing
 from .objects import (
     PRICE_UPDATE_PARAMS,
     PRODUCT_UPDATE_PARAMS,
+    SUBSCRIPTION_CREATE_PARAMS,
+    SUBSCRIPTION_UPDATE_PARAMS,
     add_interval,
     customer_changes,
     diff,
@@ -24,6 +26,7 @@ from .objects import (
     new_product,
     price_changes,
     product_changes,
+    subscription_changes,
 )
 
 EVENT_RETENTION_SECONDS = 30 * 24 * 3600
@@ -218,6 +221,7 @@ class Store:
     def create_subscription(self, params: dict[str, Any], created: int | None = None) -> dict[str, Any]:
         """A subscription; `created` backdates it (seeding only, not an API parameter)."""
         with self.lock:
+            changes = subscription_changes(params, SUBSCRIPTION_CREATE_PARAMS)
             customer = self._live_customer(str(params.get("customer", "")), "customer")
             items = params.get("items") or []
             if not items:
@@ -257,7 +261,9 @@ class Store:
                 "status": status,
                 "trial_end": now + trial_days * 86400 if trial_days else None,
                 "trial_start": now if trial_days else None,
+                **changes,
             }
+            subscription["metadata"] = merge_metadata({}, params.get("metadata") or {})
             self._put(subscription)
             self.subscriptions_by_customer.setdefault(customer["id"], []).append(subscription)
             self.emit("customer.subscription.created", subscription)
@@ -282,6 +288,20 @@ class Store:
             "quantity": int(item.get("quantity") or 1),
             "subscription": sub_id,
         }
+
+    def update_subscription(self, sub_id: str, params: dict[str, Any]) -> dict[str, Any]:
+        """Metadata, description, collection and cancel-at-period-end; item changes are not implemented."""
+        with self.lock:
+            subscription = self.get("subscription", sub_id)
+            if subscription["status"] == "canceled" and set(params) - {"metadata", "expand"}:
+                message = "A canceled subscription can only update its cancellation_details and metadata."
+                raise ApiError(400, message, code="subscription_canceled")
+            changes = subscription_changes({k: v for k, v in params.items() if k != "metadata"},
+                                           SUBSCRIPTION_UPDATE_PARAMS - {"metadata"})
+            if changes.get("cancel_at_period_end") is not None:
+                ends = subscription["items"]["data"][0]["current_period_end"]
+                changes["cancel_at"] = ends if changes["cancel_at_period_end"] else None
+            return self._update(subscription, changes, params.get("metadata"), "customer.subscription.updated")
 
     def set_subscription_status(self, sub_id: str, status: str) -> dict[str, Any]:
         """What payments would do to a subscription (past_due, unpaid, ...); the sandbox has no payments."""
