@@ -183,3 +183,14 @@ def test_unknown_path_answers_xml_to_a_client_that_asks_for_xml(server: SandboxS
     answer = httpx.get(f"{server.base_url}/v3/company/1/nosuchentity", headers={"Accept": "application/xml"})
     assert answer.headers["content-type"].startswith("application/xml")
     assert "<IntuitResponse" in answer.text and 'code="500"' in answer.text and "Unsupported Operation" in answer.text
+
+
+def test_customer_delete_operation_is_unsupported_not_an_update(qb: QuickBooks) -> None:
+    # Customer has no delete in the API reference (make it inactive instead); a raw `?operation=delete`
+    # must not be treated as an ordinary write.
+    saved = _full_customer("Dijkstra").save(qb=qb)
+    read = Customer.get(saved.Id, qb=qb)
+    url = f"{qb.api_url}/company/{qb.company_id}/customer"
+    with pytest.raises(UnsupportedException):
+        qb.post(url, read.to_json(), params={"operation": "delete"})
+    assert Customer.get(saved.Id, qb=qb).SyncToken == "0", "nothing was written"

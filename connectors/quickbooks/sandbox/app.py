@@ -77,6 +77,11 @@ def build_app(store: Store, tokens: TokenService, realm_id: str) -> Starlette:
         return {"Customer": store.get(request.path_params["id"]), "time": stamp()}
 
     async def write(request: Request) -> Any:
+        operation = request.query_params.get("operation")
+        if operation:  # delete, void, ...: Customer has none; a user makes a customer inactive instead
+            raise ApiFault("500", "Unsupported Operation",
+                           f"Operation {operation} is not supported for Customer (set Active to false to "
+                           "make a customer inactive).")
         request_id = request.query_params.get("requestid")
         remembered = store.recall(request_id)
         if remembered is not None:
