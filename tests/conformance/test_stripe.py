@@ -250,3 +250,13 @@ def test_subscription_create_and_update_parameters(sdk: stripe.StripeClient) -> 
         sdk.v1.subscriptions.create({"customer": customer.id, "items": [{"price": price.id}],
                                      "default_payment_method": "pm_missing"})
     assert raised.value.code == "resource_missing" and raised.value.param == "default_payment_method"
+
+
+def test_search_total_count_only_when_expanded(curl: httpx.Client) -> None:
+    # https://docs.stripe.com/api/pagination/search: total_count is an includable, `expand[]=total_count`.
+    for index in range(3):
+        curl.post("/v1/customers", data={"name": "Counted", "email": f"count{index}@example.com"})
+    plain = curl.get("/v1/customers/search", params={"query": 'name:"Counted"', "limit": 1}).json()
+    counted = curl.get("/v1/customers/search",
+                       params={"query": 'name:"Counted"', "limit": 1, "expand[]": "total_count"}).json()
+    assert "total_count" not in plain and counted["total_count"] == 3 and len(counted["data"]) == 1

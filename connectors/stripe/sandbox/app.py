@@ -80,7 +80,7 @@ class StripeApp:
                     result = handler(store, params, dict(request.path_params))
                 finally:
                     store.request = {"id": None, "idempotency_key": None}
-                result = expand(store, result, paths) if paths else result
+                result = expand(store, result, paths)
             if idem:
                 self.replays[(key, idem)] = (fingerprint, 200, result)
             if request.method == "POST" and self.lose_responses > 0:

@@ -114,8 +114,17 @@ def _anchor(store: Store, object_id: str, param: str) -> dict[str, Any]:
 
 
 def expand(store: Store, obj: dict[str, Any], paths: Any) -> dict[str, Any]:
-    """Replace ids with objects along each `expand[]` path (at most four levels)."""
-    for path in paths if isinstance(paths, list) else [paths]:
+    """Replace ids with objects along each `expand[]` path (at most four levels).
+
+    A search result holds its `total_count` only when `expand[]=total_count` asks for it, as at Stripe.
+    """
+    wanted = paths if isinstance(paths, list) else [paths]
+    if obj.get("object") == "search_result":
+        total = obj.pop("total_count", None)
+        if "total_count" in wanted:
+            obj["total_count"] = total
+            wanted = [p for p in wanted if p != "total_count"]
+    for path in wanted:
         parts = str(path).split(".")
         if len(parts) > MAX_EXPAND_DEPTH:
             message = f"You cannot expand more than {MAX_EXPAND_DEPTH} levels of a property. Property: {path}"
@@ -192,4 +201,5 @@ def search_page(
     data = matches[start : start + limit]
     more = start + limit < len(matches)
     token = base64.urlsafe_b64encode(str(start + limit).encode()).decode() if more else None
-    return {"object": "search_result", "data": deepcopy(data), "has_more": more, "next_page": token, "url": url}
+    return {"object": "search_result", "data": deepcopy(data), "has_more": more, "next_page": token, "url": url,
+            "total_count": len(matches)}
