@@ -206,3 +206,20 @@ def test_output_only_parts_sent_back_are_ignored_and_recomputed(sandbox: GoogleC
     assert made["emailAddresses"][0]["displayName"] == "Ada at work", "an email's displayName is writable"
     assert "formattedType" not in made["emailAddresses"][0]
     sandbox.state.log.clear()  # output-only parts were sent on purpose; the fixture would flag them
+
+
+@pytest.mark.parametrize(
+    ("order", "expected"),
+    [
+        (None, ["Zoe", "Ada", "Mia"]),  # LAST_MODIFIED_ASCENDING is the documented default
+        ("LAST_MODIFIED_DESCENDING", ["Mia", "Ada", "Zoe"]),
+        ("FIRST_NAME_ASCENDING", ["Ada", "Mia", "Zoe"]),
+        ("LAST_NAME_ASCENDING", ["Mia", "Zoe", "Ada"]),
+    ],
+)
+def test_connections_follow_the_requested_sort_order(people: Any, order: str | None, expected: list[str]) -> None:
+    for given, family in (("Zoe", "Baker"), ("Ada", "Clark"), ("Mia", "Adams")):
+        people.people().createContact(body={"names": [{"givenName": given, "familyName": family}]}).execute()
+    params = {"resourceName": "people/me", "personFields": "names"} | ({"sortOrder": order} if order else {})
+    answer = people.people().connections().list(**params).execute()
+    assert [p["names"][0]["givenName"] for p in answer["connections"]] == expected

@@ -126,6 +126,7 @@ async def list_connections(call: Call) -> Json:
             since = tokens.sync(sync_token, call.query) if sync_token else None
             contacts = sorted(store.contacts.values(), key=lambda c: c.seq)
             picked = [c for c in contacts if (c.seq > since if since is not None else not c.deleted)]
+            picked = _sorted(picked, call.one("sortOrder") or "LAST_MODIFIED_ASCENDING")
             names, offset, sync_seq = [c.resource for c in picked], 0, store.seq
         chunk = [store.contacts[n] for n in names[offset : offset + size] if n in store.contacts]
         answer: Json = {"connections": [store.render(c, fields) for c in chunk]}
@@ -137,6 +138,29 @@ async def list_connections(call: Call) -> Json:
     if not answer["connections"]:
         del answer["connections"]
     return answer
+
+
+def _name_part(contact: Contact, part: str) -> tuple[bool, str]:
+    """Sort key: contacts without that name part last, then the part without regard to case."""
+    names = contact.data.get("names") or [{}]
+    value = str(names[0].get(part) or "")
+    return (not value, value.casefold())
+
+
+SORT_ORDERS = {
+    "LAST_MODIFIED_ASCENDING": lambda c: (c.seq,),
+    "LAST_MODIFIED_DESCENDING": lambda c: (-c.seq,),
+    "FIRST_NAME_ASCENDING": lambda c: (*_name_part(c, "givenName"), c.seq),
+    "LAST_NAME_ASCENDING": lambda c: (*_name_part(c, "familyName"), c.seq),
+}
+
+
+def _sorted(contacts: list[Contact], order: str) -> list[Contact]:
+    """`sortOrder` of connections.list (default LAST_MODIFIED_ASCENDING); another value is INVALID_ARGUMENT."""
+    key = SORT_ORDERS.get(order)
+    if key is None:
+        raise ApiError(400, f"Invalid value at 'sort_order' ({order}): must be one of {', '.join(SORT_ORDERS)}.")
+    return sorted(contacts, key=key)
 
 
 async def get_person(call: Call) -> Json:
