@@ -58,7 +58,9 @@ def search_subscriptions(store: Store, params: Params, path: Path) -> dict[str, 
 
 
 def list_customers(store: Store, params: Params, path: Path) -> dict[str, Any]:
-    _list_params(params, ("email",))
+    _list_params(params, ("email", "test_clock"))
+    if params.get("test_clock"):  # the sandbox has no test clocks
+        raise missing("test_clock", str(params["test_clock"]), "test_clock")
     if "email" in params:
         matching = [c for c in store.of_kind("customer") if not c.get("deleted") and c.get("email") == params["email"]]
         return page(store, matching, params, "/v1/customers")
