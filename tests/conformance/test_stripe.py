@@ -260,3 +260,22 @@ def test_search_total_count_only_when_expanded(curl: httpx.Client) -> None:
     counted = curl.get("/v1/customers/search",
                        params={"query": 'name:"Counted"', "limit": 1, "expand[]": "total_count"}).json()
     assert "total_count" not in plain and counted["total_count"] == 3 and len(counted["data"]) == 1
+
+
+def test_product_price_and_subscription_search_use_their_own_query_fields(sdk: stripe.StripeClient) -> None:
+    # https://docs.stripe.com/search#query-fields-for-products (and prices, subscriptions)
+    shipped = sdk.v1.products.create({"name": "Widget Deluxe", "shippable": True, "metadata": {"line": "w"}})
+    sdk.v1.products.create({"name": "Service Plan"})
+    found = sdk.v1.products.search({"query": 'name~"widg" AND shippable:"true"'}).data
+    assert [p.id for p in found] == [shipped.id]
+    price = sdk.v1.prices.create({"product": shipped.id, "currency": "eur", "unit_amount": 500,
+                                  "lookup_key": "widget-eur", "recurring": {"interval": "month"}})
+    assert [p.id for p in sdk.v1.prices.search({"query": 'lookup_key:"widget-eur" currency:"eur"'}).data] == [
+        price.id]
+    customer = sdk.v1.customers.create({"email": "sub-search@example.com"})
+    sub = sdk.v1.subscriptions.create({"customer": customer.id, "items": [{"price": price.id}],
+                                       "metadata": {"channel": "partner"}})
+    query = 'status:"active" AND metadata["channel"]:"partner"'
+    assert [s.id for s in sdk.v1.subscriptions.search({"query": query}).data] == [sub.id]
+    with pytest.raises(stripe.InvalidRequestError):
+        sdk.v1.prices.search({"query": 'name:"Widget Deluxe"'})  # not a price query field
