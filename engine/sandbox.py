@@ -179,8 +179,20 @@ class SandboxServer:
             self._thread.join(timeout=10)
 
     def serve_forever(self) -> None:
-        """Serve in the calling thread until interrupted."""
-        self._server.run()
+        """Serve until interrupted; call after `start()`, which returns once the port accepts connections.
+
+        A caller that announces the address (the CLI prints the settings) does so between the two,
+        so a client reading that announcement never meets a refused connection.
+        """
+        if self._thread is None:
+            self.start()
+        try:
+            while self._thread is not None and self._thread.is_alive():
+                self._thread.join(timeout=0.5)
+        except KeyboardInterrupt:
+            pass
+        finally:
+            self.stop()
 
     def __enter__(self) -> SandboxServer:
         return self.start()

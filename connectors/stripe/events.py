@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any, cast
 
 import stripe
 
+from .fields import PLAIN_FIELDS
 from .pagination import list_all
 
 if TYPE_CHECKING:
@@ -32,6 +33,10 @@ CUSTOMER_EVENT_TYPES = (
     "customer.subscription.pending_update_expired",
 )
 RETENTION_SECONDS = 30 * 24 * 3600
+# The customer attributes a record is made of (fields.customer_fields). A `customer.updated` whose
+# `previous_attributes` (Stripe names only the changed keys) touches none of them - a balance, the default
+# payment method, invoice settings, delinquency - changes no record field, so its customer is not fetched.
+RECORD_ATTRIBUTES = frozenset({*PLAIN_FIELDS, "address", "metadata"})
 
 
 class CursorExpired(Exception):
@@ -72,12 +77,20 @@ class Changes:
         customer = obj.get("customer") if kind.startswith("customer.subscription.") else obj.get("id")
         if isinstance(customer, dict):
             customer = customer.get("id")
-        if not customer:
+        if not customer or not _touches_the_record(kind, event):
             return
         if customer not in self.ids:
             self.ids.append(str(customer))
         if kind == "customer.deleted":
             self.deleted.add(str(customer))
+
+
+def _touches_the_record(kind: str, event: dict[str, Any]) -> bool:
+    """False only for a customer update that provably changed none of the record's attributes."""
+    if kind != "customer.updated":
+        return True
+    previous = (event.get("data") or {}).get("previous_attributes")
+    return not isinstance(previous, dict) or not previous or bool(RECORD_ATTRIBUTES & set(previous))
 
 
 async def latest_cursor(client: stripe.StripeClient) -> EventsCursor:

@@ -210,7 +210,7 @@ def sandbox(
         raise UsageProblem(f"connector {name!r} ships no sandbox")
     server = SandboxServer(
         sandbox_class(seed=seed), port=port, knobs=Knobs(latency_ms=latency_ms, rate_limit=rate_limit)
-    )
+    ).start()  # listening before the settings are printed: a reader may connect at once
     print(json.dumps({"connector": name, "base_url": server.base_url, "settings": server.settings()}), flush=True)
     server.serve_forever()
 

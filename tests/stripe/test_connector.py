@@ -70,6 +70,27 @@ def test_events_cursor_reads_only_what_changed(seeded) -> None:
     assert pages[-1].cursor != cursor, "the cursor moves to the newest event"
 
 
+@pytest.mark.parametrize(
+    ("form", "fetched"),
+    [
+        ({"tax_exempt": "exempt", "preferred_locales[0]": "de"}, False),  # no record field changed
+        ({"balance": "-300", "invoice_settings[footer]": "Danke"}, False),
+        ({"balance": "-500", "phone": "+4930123456"}, True),  # one record field among others
+        ({"metadata[tier]": "gold"}, True),
+    ],
+)
+def test_updates_that_change_no_record_field_fetch_nothing(seeded, form: dict[str, str], fetched: bool) -> None:
+    """Only the changed keys are in `previous_attributes`, so unrelated updates need no request."""
+    sandbox, server = seeded
+    customer = sandbox.add_record({"name": "Quiet", "email": f"quiet-{uuid.uuid4().hex[:6]}@example.com"})
+    cursor = run(connector_for(server), _cursor)
+    headers = {"Authorization": f"Bearer {sandbox.api_key}"}
+    assert httpx.post(f"{server.base_url}/v1/customers/{customer}", data=form, headers=headers).status_code == 200
+    pages, records = run(connector_for(server), lambda c: read_all(c, cursor))
+    assert [r.id for r in records] == ([customer] if fetched else [])
+    assert pages[-1].cursor != cursor, "the cursor moves past the event either way"
+
+
 def test_subscription_changes_show_up_as_customer_changes(seeded) -> None:
     sandbox, server = seeded
     customer = sandbox.add_record({"name": "Sub Scriber", "email": "sub@example.com"})

@@ -14,26 +14,42 @@ from __future__ import annotations
 from typing import Any
 
 from connectors.google_contacts.sandbox.errors import ApiError, batch_refused, refused_email
+from connectors.google_contacts.sandbox.person_schema import check_names
 from connectors.google_contacts.sandbox.routing import Call, Json, Route
-from connectors.google_contacts.sandbox.store import WRITABLE, Contact, Store
+from connectors.google_contacts.sandbox.store import SINGLETONS, UPDATABLE, Contact, Store
 
 MAX_BATCH = 200
 DEFAULT_PAGE_SIZE = 100
+SEARCH_PAGE_SIZE, SEARCH_MAX_PAGE_SIZE = 10, 30  # searchContacts: "Defaults to 10 ... capped to 30"
+SEARCHED = ("names", "nicknames", "emailAddresses", "phoneNumbers", "organizations")
+# Keys an item of a field must carry (the reference's "required" notes; the rest is optional).
+REQUIRED_KEYS = {
+    "emailAddresses": ("value",), "phoneNumbers": ("value",), "urls": ("value",), "externalIds": ("value", "type"),
+    "userDefined": ("key", "value"), "clientData": ("key", "value"), "relations": ("person",),
+    "imClients": ("username",), "sipAddresses": ("value",), "calendarUrls": ("url",), "events": ("date",),
+    "genders": ("value",), "biographies": ("value",), "nicknames": ("value",), "occupations": ("value",),
+    "interests": ("value",), "locales": ("value",), "miscKeywords": ("value",), "locations": ("value",),
+}
 
 
 def check_person(person: Any, where: str = "person") -> Json:
     """Refuse what Google refuses for a contact source; messages name the field."""
     if not isinstance(person, dict):
         raise ApiError(400, f"Invalid {where}: expected an object.")
-    if len(person.get("names") or []) > 1:
-        raise ApiError(400, f"Invalid {where}.names: only one name is allowed on a contact.")
-    for group in ("emailAddresses", "phoneNumbers"):
+    check_names(person, where)
+    for group in SINGLETONS:
+        if len(person.get(group) or []) > 1:
+            raise ApiError(400, f"Invalid {where}.{group}: only one is allowed on a contact.")
+    for group, needed in REQUIRED_KEYS.items():
         for index, item in enumerate(person.get(group) or []):
-            if not str(item.get("value") or "").strip():
-                raise ApiError(400, f"Invalid {where}.{group}[{index}].value: a value is required.")
-    for index, item in enumerate(person.get("userDefined") or []):
-        if not item.get("key") or not item.get("value"):
-            raise ApiError(400, f"Invalid {where}.userDefined[{index}]: key and value are both required.")
+            if not isinstance(item, dict):
+                raise ApiError(400, f"Invalid {where}.{group}[{index}]: expected an object.")
+            for key in needed:
+                if not str(item.get(key) or "").strip():
+                    raise ApiError(400, f"Invalid {where}.{group}[{index}].{key}: a value is required.")
+    for index, item in enumerate(person.get("birthdays") or []):
+        if not item.get("date") and not item.get("text"):
+            raise ApiError(400, f"Invalid {where}.birthdays[{index}]: a date or a text is required.")
     return person
 
 
@@ -73,7 +89,7 @@ def update_mask(call: Call, name: str, raw: str | None) -> set[str]:
     groups = {g.strip() for g in (raw or "").split(",") if g.strip()}
     if not groups:
         raise ApiError(400, f"{name} is required. Please specify one or more valid paths.")
-    unsupported = sorted(groups - set(WRITABLE))
+    unsupported = sorted(groups - UPDATABLE)
     if unsupported:
         raise ApiError(400, f"Invalid {name} path: \"{unsupported[0]}\".")
     return groups
@@ -110,6 +126,7 @@ async def list_connections(call: Call) -> Json:
             since = tokens.sync(sync_token, call.query) if sync_token else None
             contacts = sorted(store.contacts.values(), key=lambda c: c.seq)
             picked = [c for c in contacts if (c.seq > since if since is not None else not c.deleted)]
+            picked = _sorted(picked, call.one("sortOrder") or "LAST_MODIFIED_ASCENDING")
             names, offset, sync_seq = [c.resource for c in picked], 0, store.seq
         chunk = [store.contacts[n] for n in names[offset : offset + size] if n in store.contacts]
         answer: Json = {"connections": [store.render(c, fields) for c in chunk]}
@@ -121,6 +138,29 @@ async def list_connections(call: Call) -> Json:
     if not answer["connections"]:
         del answer["connections"]
     return answer
+
+
+def _name_part(contact: Contact, part: str) -> tuple[bool, str]:
+    """Sort key: contacts without that name part last, then the part without regard to case."""
+    names = contact.data.get("names") or [{}]
+    value = str(names[0].get(part) or "")
+    return (not value, value.casefold())
+
+
+SORT_ORDERS = {
+    "LAST_MODIFIED_ASCENDING": lambda c: (c.seq,),
+    "LAST_MODIFIED_DESCENDING": lambda c: (-c.seq,),
+    "FIRST_NAME_ASCENDING": lambda c: (*_name_part(c, "givenName"), c.seq),
+    "LAST_NAME_ASCENDING": lambda c: (*_name_part(c, "familyName"), c.seq),
+}
+
+
+def _sorted(contacts: list[Contact], order: str) -> list[Contact]:
+    """`sortOrder` of connections.list (default LAST_MODIFIED_ASCENDING); another value is INVALID_ARGUMENT."""
+    key = SORT_ORDERS.get(order)
+    if key is None:
+        raise ApiError(400, f"Invalid value at 'sort_order' ({order}): must be one of {', '.join(SORT_ORDERS)}.")
+    return sorted(contacts, key=key)
 
 
 async def get_person(call: Call) -> Json:
@@ -163,6 +203,45 @@ async def update_contact(call: Call) -> Json:
         refuse_marked(call.store, person)
         refuse_marked(call.store, call.store.live(resource(call)).data)
         return call.store.render(call.store.update(resource(call), person, groups, person_etag(person)), fields)
+
+
+async def search_contacts(call: Call) -> Json:
+    """Prefix matches on the words of names, nicknames, emails, phones and organizations; empty query: nothing."""
+    fields = call.person_fields("readMask")
+    size = int(call.one("pageSize") or 0) or SEARCH_PAGE_SIZE
+    if size < 0:
+        raise ApiError(400, "pageSize must not be negative.")
+    query = (call.one("query") or "").strip().casefold()
+    if call.one("query") is None:
+        raise ApiError(400, "query is required.")
+    with call.store.lock:
+        if not query:  # the warm-up request the reference asks clients to send first
+            return {}
+        found = [c for c in call.store.contacts.values() if not c.deleted and _matches(c.data, query)]
+        results = [{"person": call.store.render(c, fields)} for c in found[: min(size, SEARCH_MAX_PAGE_SIZE)]]
+    return {"results": results} if results else {}
+
+
+def _matches(data: Json, query: str) -> bool:
+    """A prefix of a phrase: "foo name" matches "fo", "foo n" and "nam", not "oo n" (the reference's example)."""
+    for group in SEARCHED:
+        for item in data.get(group) or []:
+            values = list(item.values())
+            if group == "names":  # the display name is matched as one phrase
+                values.append(" ".join(str(item[k]) for k in ("givenName", "middleName", "familyName") if item.get(k)))
+            for value in values:
+                if not isinstance(value, str):
+                    continue
+                words = value.casefold().split()
+                phrases = [" ".join(words[i:]) for i in range(len(words))]
+                if any(p.startswith(query) for p in phrases) or _phone_digits(group, value, query):
+                    return True
+    return False
+
+
+def _phone_digits(group: str, value: str, query: str) -> bool:
+    digits = "".join(c for c in query if c.isdigit())
+    return group == "phoneNumbers" and bool(digits) and "".join(c for c in value if c.isdigit()).startswith(digits)
 
 
 async def delete_contact(call: Call) -> Json:
@@ -231,6 +310,7 @@ ROUTES = [
     Route("GET", "v1/people/{peopleId}/connections", list_connections),
     Route("GET", "v1/people/{peopleId}", get_person),
     Route("GET", "v1/people:batchGet", batch_get),
+    Route("GET", "v1/people:searchContacts", search_contacts),
     Route("POST", "v1/people:createContact", create_contact, mutation=True),
     Route("PATCH", "v1/people/{peopleId}:updateContact", update_contact, mutation=True),
     Route("DELETE", "v1/people/{peopleId}:deleteContact", delete_contact, mutation=True),

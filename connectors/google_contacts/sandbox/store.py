@@ -20,7 +20,19 @@ import phonenumbers
 from connectors.google_contacts.sandbox.errors import ApiError, etag_mismatch
 
 Json = dict[str, Any]
-WRITABLE = ("names", "emailAddresses", "phoneNumbers", "organizations", "userDefined")
+# The Person fields a contact source holds and `updatePersonFields` may name (the People API reference);
+# memberships are kept apart, as the contact's groups.
+WRITABLE = ("addresses", "biographies", "birthdays", "calendarUrls", "clientData", "emailAddresses", "events",
+            "externalIds", "genders", "imClients", "interests", "locales", "locations", "miscKeywords", "names",
+            "nicknames", "occupations", "organizations", "phoneNumbers", "relations", "sipAddresses", "urls",
+            "userDefined")
+UPDATABLE = frozenset({*WRITABLE, "memberships"})
+SINGLETONS = ("names", "biographies", "birthdays", "genders")  # at most one per contact source
+# Output-only keys of field items: Google ignores them in requests and computes them in answers.
+OUTPUT_ONLY = frozenset({"metadata", "formattedType", "canonicalForm", "formattedProtocol"})
+OUTPUT_ONLY_NAMES = frozenset({"displayName", "displayNameLastFirst"})  # an email's displayName is writable
+TYPED = frozenset({"addresses", "calendarUrls", "emailAddresses", "events", "externalIds", "imClients",
+                   "organizations", "phoneNumbers", "relations", "sipAddresses", "urls"})
 MY_CONTACTS = "contactGroups/myContacts"
 SYSTEM_GROUPS = {"myContacts": "My Contacts", "starred": "Starred", "friends": "Friends", "family": "Family"}
 
@@ -52,6 +64,9 @@ class Group:
     group_type: str = "USER_CONTACT_GROUP"
     etag: str = ""
     updated: str = field(default_factory=now)
+    client_data: list[Json] = field(default_factory=list)
+    version: int = 0
+    deleted: bool = False
 
 
 class Store:
@@ -80,6 +95,9 @@ class Store:
     def create(self, data: Json) -> Contact:
         with self.lock:
             contact = Contact(self.new_resource("people/c"), _clean(data))
+            chosen = self.memberships(data)
+            if chosen is not None:
+                contact.groups = chosen
             self.contacts[contact.resource] = contact
             self.touch(contact)
             return contact
@@ -96,10 +114,28 @@ class Store:
             contact = self.live(resource)
             if etag is not None and etag != contact.etag:
                 raise etag_mismatch()
-            for group in groups:
+            for group in groups - {"memberships"}:
                 contact.data[group] = _clean(data).get(group, [])
+            if "memberships" in groups:
+                contact.groups = self.memberships(data) or set()
             self.touch(contact)
             return contact
+
+    def memberships(self, data: Json) -> set[str] | None:
+        """The contact groups a body's `memberships` name (None when it names none); unknown groups are refused."""
+        items = data.get("memberships")
+        if not items:
+            return None
+        chosen: set[str] = set()
+        for index, item in enumerate(items):
+            membership = item.get("contactGroupMembership") or {}
+            name = membership.get("contactGroupResourceName") or (
+                f"contactGroups/{membership['contactGroupId']}" if membership.get("contactGroupId") else None)
+            group = self.groups.get(str(name))
+            if group is None or group.deleted:
+                raise ApiError(400, f"Invalid person.memberships[{index}]: contact group {name!r} does not exist.")
+            chosen.add(group.resource)
+        return chosen
 
     def delete(self, resource: str) -> None:
         with self.lock:
@@ -155,13 +191,31 @@ class Store:
 
 def _clean(data: Json) -> Json:
     """Only the writable Person fields, without output-only keys."""
-    return {group: [dict(item) for item in data.get(group) or []] for group in WRITABLE if group in data}
+    return {group: [_writable(group, item) for item in data.get(group) or []] for group in WRITABLE if group in data}
+
+
+def _writable(group: str, item: Json) -> Json:
+    dropped = OUTPUT_ONLY if group == "addresses" else OUTPUT_ONLY | {"formattedValue"}
+    if group == "names":
+        dropped = dropped | OUTPUT_ONLY_NAMES
+    return {k: v for k, v in item.items() if k not in dropped}
 
 
 def _decorate(group: str, item: Json, primary: bool, source: Json) -> Json:
     item["metadata"] = {"primary": True, "source": source} if primary else {"source": source}
-    if item.get("type") and group in ("emailAddresses", "phoneNumbers", "organizations"):
-        item["formattedType"] = str(item["type"]).capitalize()
+    if item.get("type") and group in TYPED:
+        item["formattedType"] = _formatted(str(item["type"]))
+    if group == "imClients" and item.get("protocol"):
+        item["formattedProtocol"] = _formatted(str(item["protocol"]))
+    if group == "genders" and item.get("value"):
+        item["formattedValue"] = _formatted(str(item["value"]))
+    if group == "biographies":
+        item.setdefault("contentType", "TEXT_PLAIN")
+    if group == "addresses" and not item.get("formattedValue"):
+        locality = " ".join(str(item[k]) for k in ("city", "region", "postalCode") if item.get(k))
+        lines = [item.get("poBox"), item.get("streetAddress"), item.get("extendedAddress"), locality,
+                 item.get("country")]
+        item["formattedValue"] = "\n".join(str(line) for line in lines if line)
     if group == "names":
         parts = [item.get(p) for p in ("givenName", "middleName", "familyName") if item.get(p)]
         display = item.get("unstructuredName") or " ".join(str(p) for p in parts)
@@ -175,6 +229,14 @@ def _decorate(group: str, item: Json, primary: bool, source: Json) -> Json:
         except phonenumbers.NumberParseException:
             pass
     return item
+
+
+def _formatted(value: str) -> str:
+    """A type or protocol as Google formats it in English: "homePage" -> "Home Page", "work" -> "Work"."""
+    if value.isupper() or value.islower():
+        return value.capitalize()
+    spaced = "".join(f" {c}" if c.isupper() else c for c in value).strip()
+    return spaced[:1].upper() + spaced[1:]
 
 
 def _membership(group: str, source: Json) -> Json:

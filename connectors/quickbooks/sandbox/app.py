@@ -19,7 +19,15 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from connectors.quickbooks.sandbox import search
-from connectors.quickbooks.sandbox.faults import ApiFault, auth_envelope, refused_email, stamp
+from connectors.quickbooks.sandbox.discovery import DISCOVERY_PATH, discovery_document
+from connectors.quickbooks.sandbox.faults import (
+    ApiFault,
+    auth_envelope,
+    refused_email,
+    render,
+    stamp,
+    unsupported_operation,
+)
 from connectors.quickbooks.sandbox.store import Store, lookup
 from connectors.quickbooks.sandbox.tokens import TokenService
 
@@ -38,11 +46,11 @@ def build_app(store: Store, tokens: TokenService, realm_id: str) -> Starlette:
             if request.path_params["realm"] != realm_id:
                 fault = ApiFault("3100", "ApplicationAuthorizationFailed", "the token is not valid for this company",
                                  kind="SECURITY", status=403)
-                return JSONResponse(fault.envelope(), status_code=403)
+                return render(fault, request.headers.get("accept"))
             try:
                 return JSONResponse(await handler(request))
             except ApiFault as fault:
-                return JSONResponse(fault.envelope(), status_code=fault.status)
+                return render(fault, request.headers.get("accept"))
 
         return endpoint
 
@@ -69,6 +77,11 @@ def build_app(store: Store, tokens: TokenService, realm_id: str) -> Starlette:
         return {"Customer": store.get(request.path_params["id"]), "time": stamp()}
 
     async def write(request: Request) -> Any:
+        operation = request.query_params.get("operation")
+        if operation:  # delete, void, ...: Customer has none; a user makes a customer inactive instead
+            raise ApiFault("500", "Unsupported Operation",
+                           f"Operation {operation} is not supported for Customer (set Active to false to "
+                           "make a customer inactive).")
         request_id = request.query_params.get("requestid")
         remembered = store.recall(request_id)
         if remembered is not None:
@@ -108,14 +121,20 @@ def build_app(store: Store, tokens: TokenService, realm_id: str) -> Starlette:
         store.remember(request_id, 200, answer)
         return answer
 
+    async def unsupported(request: Request) -> Response:
+        fault = unsupported_operation(request.url.path, str(request.url))
+        return render(fault, request.headers.get("accept"))
+
     base = "/v3/company/{realm}"
     return Starlette(routes=[
         Route("/oauth2/v1/tokens/bearer", token, methods=["POST"]),
+        Route(DISCOVERY_PATH, discovery_document, methods=["GET"]),
         Route(base + "/query", api(query), methods=["GET", "POST"]),
         Route(base + "/customer/{id}", api(read), methods=["GET"]),
         Route(base + "/customer", api(write), methods=["POST"]),
         Route(base + "/cdc", api(cdc), methods=["GET"]),
         Route(base + "/batch", api(batch), methods=["POST"]),
+        Route("/{rest:path}", unsupported, methods=["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"]),
     ])
 
 

@@ -2,8 +2,14 @@
 
 from __future__ import annotations
 
+import secrets
 from datetime import UTC, datetime
 from typing import Any
+from xml.etree import ElementTree
+
+from starlette.responses import JSONResponse, Response
+
+XML_NAMESPACE = "http://schema.intuit.com/finance/v3"
 
 
 class ApiFault(Exception):
@@ -26,6 +32,27 @@ class ApiFault(Exception):
         return {"Fault": {"Error": [error], "type": self.kind}, "time": stamp()}
 
 
+def render(fault: ApiFault, accept: str | None) -> Response:
+    """The Fault as JSON, or as QuickBooks' XML `IntuitResponse` when the client asks for XML only."""
+    headers = {"intuit_tid": f"sandbox-{secrets.token_hex(8)}"}
+    wants = (accept or "").lower()
+    if "xml" in wants and "json" not in wants:
+        root = ElementTree.Element("IntuitResponse", {"xmlns": XML_NAMESPACE, "time": stamp()})
+        holder = ElementTree.SubElement(root, "Fault", {"type": fault.kind})
+        error = ElementTree.SubElement(holder, "Error", {"code": fault.code, "element": fault.element})
+        ElementTree.SubElement(error, "Message").text = fault.message
+        ElementTree.SubElement(error, "Detail").text = fault.detail
+        body = b'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>' + ElementTree.tostring(root)
+        return Response(body, status_code=fault.status, media_type="application/xml", headers=headers)
+    return JSONResponse(fault.envelope(), status_code=fault.status, headers=headers)
+
+
+def unsupported_operation(path: str, url: str) -> ApiFault:
+    """What QuickBooks answers for a resource or method it does not serve (or the sandbox does not implement)."""
+    return ApiFault("500", "Unsupported Operation",
+                    f"Operation Could not find resource for relative : {path} of full path: {url} is not supported.")
+
+
 def stamp(moment: datetime | None = None) -> str:
     return (moment or datetime.now(UTC)).isoformat(timespec="milliseconds")
 
@@ -38,6 +65,12 @@ def auth_envelope(detail: str) -> dict[str, Any]:
         "code": "3200",
     }
     return {"fault": {"error": [error], "type": "AUTHENTICATION"}, "time": stamp()}
+
+
+def invalid_property(name: str) -> ApiFault:
+    """A body property the Customer entity does not document, refused as QuickBooks' deserializer refuses it."""
+    return ApiFault("2010", "Request has invalid or unsupported property",
+                    f"Property Name:Unrecognized field \"{name}\" specified is unsupported or invalid", name)
 
 
 def not_found(record_id: str) -> ApiFault:

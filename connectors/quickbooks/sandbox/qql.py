@@ -3,6 +3,8 @@
 `SELECT * | COUNT(*) FROM Customer [WHERE cond AND ...] [ORDERBY f [ASC|DESC], ...]
 [STARTPOSITION n] [MAXRESULTS n]` with conditions `=`, `!=`, `<`, `>`, `<=`, `>=`,
 `LIKE` (`%` wildcard) and `IN (...)`; strings are single-quoted with backslash escapes.
+Keywords, the entity and property names are matched without regard to case, as
+QuickBooks matches them; without MAXRESULTS a page holds 100 entities.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 MAX_RESULTS = 1000
+DEFAULT_RESULTS = 100  # QuickBooks' page when a statement has no MAXRESULTS
 _TOKEN = re.compile(
     r"\s*(?:(?P<string>'(?:[^'\\]|\\.)*')|(?P<number>-?\d+(?:\.\d+)?)|(?P<name>[A-Za-z_][A-Za-z0-9_.]*)"
     r"|(?P<op><=|>=|!=|<>|=|<|>|\(|\)|,|\*))",
@@ -44,7 +47,7 @@ class Query:
     conditions: list[Condition] = field(default_factory=list)
     order: list[tuple[str, bool]] = field(default_factory=list)  # (field, descending)
     start: int = 1
-    max_results: int = MAX_RESULTS
+    max_results: int = DEFAULT_RESULTS
 
 
 def _unescape(literal: str) -> str:
@@ -125,7 +128,9 @@ class _Parser:
     def parse(self) -> Query:
         self.take("keyword", "SELECT")
         count = False
-        if self.accept("name", "COUNT") or self.accept("name", "count"):
+        token = self.peek()
+        if token is not None and token.kind == "name" and str(token.value).upper() == "COUNT":
+            self.i += 1
             self.take("op", "(")
             self.take("op", "*")
             self.take("op", ")")

@@ -9,6 +9,7 @@ from typing import Any
 
 from connectors.quickbooks.sandbox.faults import ApiFault
 from connectors.quickbooks.sandbox.qql import Condition, QueryError, parse
+from connectors.quickbooks.sandbox.schema import canonical
 from connectors.quickbooks.sandbox.store import Store, lookup
 
 
@@ -18,9 +19,11 @@ def run(store: Store, statement: str) -> dict[str, Any]:
         query = parse(statement)
     except QueryError as error:
         raise ApiFault("4000", "Error parsing query", f"QueryParserError: {error}") from error
-    if query.entity != "Customer":
+    if query.entity.casefold() != "customer":
         detail = f"QueryValidationError: the sandbox serves Customer, not {query.entity}"
         raise ApiFault("4001", "Invalid query", detail)
+    query.conditions = [Condition(_property(c.field), c.op, c.value) for c in query.conditions]
+    query.order = [(_property(name), descending) for name, descending in query.order]
     with store.lock:
         customers = list(store.customers.values())
     conditions = list(query.conditions)
@@ -35,6 +38,14 @@ def run(store: Store, statement: str) -> dict[str, Any]:
     if not window:
         return {}
     return {"Customer": window, "startPosition": query.start, "maxResults": len(window)}
+
+
+def _property(name: str) -> str:
+    """The documented spelling of a queried property, whatever its letter case; unknown ones are refused."""
+    found = canonical(name)
+    if found is None:
+        raise ApiFault("4001", "Invalid query", f"QueryValidationError: property '{name}' is not queryable")
+    return found
 
 
 def _sorter(name: str) -> Callable[[Mapping[str, Any]], tuple[int, Any]]:

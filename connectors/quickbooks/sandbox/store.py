@@ -13,19 +13,13 @@ from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-from connectors.quickbooks.sandbox.faults import ApiFault, duplicate_name, not_found, stale
+from connectors.quickbooks.sandbox.faults import ApiFault, duplicate_name, invalid_property, not_found, stale
+from connectors.quickbooks.sandbox.schema import DELIVERY_METHODS, MAX_LENGTHS, READ_ONLY, WRITABLE
 
 COMPANY_TZ = timezone(timedelta(hours=-8))
 CDC_CAP = 1000
 CDC_LOOKBACK = timedelta(days=30)
-MAX_LENGTHS = {
-    "DisplayName": 500, "GivenName": 100, "MiddleName": 100, "FamilyName": 100, "CompanyName": 100,
-    "Notes": 2000, "PrimaryEmailAddr.Address": 100, "PrimaryPhone.FreeFormNumber": 30,
-    "BillAddr.Line1": 500, "BillAddr.Line2": 500, "BillAddr.City": 255, "BillAddr.CountrySubDivisionCode": 255,
-    "BillAddr.PostalCode": 30, "BillAddr.Country": 255,
-}
-WRITABLE_KEYS = {"Id", "SyncToken", "sparse", "Active", "domain", "PrimaryEmailAddr", "PrimaryPhone", "BillAddr",
-                 *(name.split(".")[0] for name in MAX_LENGTHS)}
+HOME_CURRENCY = {"value": "USD", "name": "United States Dollar"}
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 
@@ -58,17 +52,19 @@ class Store:
 
     def create(self, payload: Mapping[str, Any], when: datetime | None = None) -> dict[str, Any]:
         with self.lock:
-            body = _clean(payload)
+            body = _clean(payload, creating=True)
             _validate(body)
+            _drop_empty(body)
             if not body.get("DisplayName"):
                 body["DisplayName"] = _derived_name(body)
             self._check_unique(body["DisplayName"], None)
             record_id = str(self._next_id)
             self._next_id += 1
             stamp = self._stamp(when)
-            customer = {"domain": "QBO", "sparse": False, "Active": True, "Balance": 0, **body, "Id": record_id,
-                        "SyncToken": "0", "MetaData": {"CreateTime": stamp, "LastUpdatedTime": stamp}}
-            customer["FullyQualifiedName"] = customer["DisplayName"]
+            customer = {"domain": "QBO", "sparse": False, "Active": True, "Job": False, "BillWithParent": False,
+                        "Balance": 0, "PreferredDeliveryMethod": "Print", "CurrencyRef": dict(HOME_CURRENCY), **body,
+                        "Id": record_id, "SyncToken": "0", "MetaData": {"CreateTime": stamp, "LastUpdatedTime": stamp}}
+            self._compute(customer)
             self.customers[record_id] = customer
             self.names[customer["DisplayName"].casefold()] = record_id
             return copy.deepcopy(customer)
@@ -85,7 +81,7 @@ class Store:
                                "Required parameter SyncToken is missing in the request", "SyncToken")
             if check_token and str(payload["SyncToken"]) != current["SyncToken"]:
                 raise stale(record_id)
-            body = _clean(payload)
+            body = _clean(payload, creating=False)
             _validate(body)
             merged = copy.deepcopy(current) if payload.get("sparse") or not check_token else _bare(current)
             for key, value in body.items():
@@ -97,7 +93,7 @@ class Store:
             if not merged.get("DisplayName"):
                 merged["DisplayName"] = _derived_name(merged)
             self._check_unique(merged["DisplayName"], record_id)
-            merged["FullyQualifiedName"] = merged["DisplayName"]
+            self._compute(merged)
             merged["SyncToken"] = str(int(current["SyncToken"]) + 1)
             merged["MetaData"] = {**current["MetaData"], "LastUpdatedTime": self._stamp()}
             merged["sparse"] = False
@@ -105,6 +101,24 @@ class Store:
             self.names[merged["DisplayName"].casefold()] = record_id
             self.customers[record_id] = merged
             return copy.deepcopy(merged)
+
+    def _compute(self, customer: dict[str, Any]) -> None:
+        """The read-only properties QuickBooks derives: hierarchy, names and balances."""
+        parent_id = lookup(customer, "ParentRef.value")
+        parent = self.customers.get(str(parent_id)) if parent_id is not None else None
+        if parent_id is not None and (parent is None or str(parent_id) == customer.get("Id")):
+            raise ApiFault("2500", "Invalid Reference Id",
+                           f"Invalid Reference Id : Customer ParentRef {parent_id} does not exist", "ParentRef")
+        if parent is not None:
+            customer["Job"] = True
+            customer["Level"] = int(parent.get("Level", 0)) + 1
+            customer["FullyQualifiedName"] = f"{parent['FullyQualifiedName']}:{customer['DisplayName']}"
+        else:
+            customer.pop("Level", None)
+            customer["FullyQualifiedName"] = customer["DisplayName"]
+        customer.setdefault("PrintOnCheckName", customer.get("CompanyName") or customer["DisplayName"])
+        customer["BalanceWithJobs"] = customer.get("Balance", 0)
+        customer["IsProject"] = False
 
     def interleave(self) -> None:
         """Run the next queued outside edit: a user saving between the client's read and its write."""
@@ -151,18 +165,54 @@ def _time(customer: Mapping[str, Any]) -> datetime:
     return datetime.fromisoformat(customer["MetaData"]["LastUpdatedTime"])
 
 
-def _clean(payload: Mapping[str, Any]) -> dict[str, Any]:
-    unknown = sorted(set(payload) - WRITABLE_KEYS - {"MetaData", "FullyQualifiedName", "Balance"})
-    if unknown:
+def _clean(payload: Mapping[str, Any], creating: bool) -> dict[str, Any]:
+    """The writable properties of a request body; read-only ones are ignored, unknown ones refused.
+
+    The opening `Balance` is writable on create only; afterwards QuickBooks computes it.
+    """
+    body: dict[str, Any] = {}
+    for key, value in payload.items():
+        if key in READ_ONLY:
+            continue
+        kind = WRITABLE.get(key)
+        if kind is None:
+            raise invalid_property(key)
+        if key == "Balance" and not creating:
+            continue
+        body[key] = _typed(key, kind, value)
+    return body
+
+
+def _typed(key: str, kind: Any, value: Any) -> Any:
+    """A property value checked against its documented type (nested objects: their documented keys)."""
+    if value is None or value == "":
+        return value
+    if isinstance(kind, tuple):
+        if not isinstance(value, Mapping):
+            raise ApiFault("2010", "Request has invalid or unsupported property", f"{key} must be an object", key)
+        for inner in value:
+            if inner not in kind:
+                raise invalid_property(f"{key}.{inner}")
+        return {k: copy.deepcopy(v) for k, v in value.items() if v is not None}
+    wrong = {
+        str: not isinstance(value, str),
+        bool: not isinstance(value, bool),
+        float: isinstance(value, bool) or not isinstance(value, int | float),
+        "date": not (isinstance(value, str) and re.fullmatch(r"\d{4}-\d{2}-\d{2}", value)),
+    }[kind]
+    if wrong:
         raise ApiFault("2010", "Request has invalid or unsupported property",
-                       f"Property Name:{unknown[0]} specified is unsupported or invalid", unknown[0])
-    return {k: copy.deepcopy(v) for k, v in payload.items()
-            if k not in ("Id", "SyncToken", "sparse", "MetaData", "domain", "FullyQualifiedName", "Balance")}
+                       f"Property {key} has an invalid value: {value!r}", key)
+    if key == "PreferredDeliveryMethod" and value not in DELIVERY_METHODS:
+        raise ApiFault("2010", "Request has invalid or unsupported property",
+                       f"PreferredDeliveryMethod must be one of {', '.join(DELIVERY_METHODS)}", key)
+    return value
 
 
 def _bare(current: Mapping[str, Any]) -> dict[str, Any]:
     """What a full (non-sparse) update starts from: only the fields QuickBooks keeps itself."""
-    return {k: copy.deepcopy(v) for k, v in current.items() if k in ("Id", "domain", "Balance", "MetaData")}
+    kept = ("Id", "domain", "Balance", "MetaData", "CurrencyRef")
+    return {k: copy.deepcopy(v) for k, v in current.items() if k in kept}
 
 
 def _drop_empty(customer: dict[str, Any]) -> None:
@@ -194,15 +244,14 @@ def _validate(body: Mapping[str, Any]) -> None:
         raise ApiFault("2170", "Invalid Email Address format",
                        f"Email Address does not conform to the syntax rules of RFC 822: {email!r}",
                        "PrimaryEmailAddr.Address")
-    if "Active" in body and not isinstance(body["Active"], bool):
-        raise ApiFault("2010", "Request has invalid or unsupported property", "Active must be true or false", "Active")
 
 
 def _derived_name(body: Mapping[str, Any]) -> str:
     """QuickBooks builds a missing DisplayName from the name parts; without any, it refuses."""
-    name = " ".join(str(body[k]) for k in ("GivenName", "MiddleName", "FamilyName") if body.get(k))
+    name = " ".join(str(body[k]) for k in ("Title", "GivenName", "MiddleName", "FamilyName", "Suffix") if body.get(k))
     if not name:
         raise ApiFault("2020", "Required param missing, need to supply the required value for the API",
-                       "Required parameter DisplayName or one of GivenName, MiddleName, FamilyName is missing",
+                       "Required parameter DisplayName or one of Title, GivenName, MiddleName, FamilyName, Suffix "
+                       "is missing",
                        "DisplayName")
     return name

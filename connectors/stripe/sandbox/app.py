@@ -11,7 +11,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from .errors import ApiError, request_headers, server_error
+from .errors import ApiError, new_request_id, request_headers, server_error, unrecognized_url
 from .forms import decode
 from .query import expand, page, search_page
 from .store import Store
@@ -19,6 +19,7 @@ from .store import Store
 if TYPE_CHECKING:
     from . import StripeSandbox
 
+ANY_METHOD = ["GET", "POST", "DELETE", "PUT", "PATCH", "HEAD", "OPTIONS"]
 Handler = Callable[[Store, dict[str, Any], dict[str, str]], dict[str, Any]]
 IDEMPOTENCY_MISMATCH = (
     "Keys for idempotent requests can only be used with the same parameters they were first used with. "
@@ -61,6 +62,7 @@ class StripeApp:
         return Route(path, endpoint, methods=[method])
 
     async def serve(self, request: Request, handler: Handler) -> Response:
+        request_id = new_request_id()
         try:
             key = _api_key(request, self.sandbox.api_key)
             body = (await request.body()).decode() if request.method == "POST" else ""
@@ -70,17 +72,23 @@ class StripeApp:
             if idem and (replay := self._replay(key, idem, fingerprint)) is not None:
                 return replay
             paths = params.pop("expand", [])
-            with self.sandbox.store.lock:
-                result = handler(self.sandbox.store, params, dict(request.path_params))
-                result = expand(self.sandbox.store, result, paths) if paths else result
+            store = self.sandbox.store
+            with store.lock:
+                # Events this request causes name it, as Stripe's `event.request` does.
+                store.request = {"id": request_id, "idempotency_key": idem}
+                try:
+                    result = handler(store, params, dict(request.path_params))
+                finally:
+                    store.request = {"id": None, "idempotency_key": None}
+                result = expand(store, result, paths)
             if idem:
                 self.replays[(key, idem)] = (fingerprint, 200, result)
             if request.method == "POST" and self.lose_responses > 0:
                 self.lose_responses -= 1
                 return server_error(500).response()
-            return JSONResponse(result, headers=request_headers())
+            return JSONResponse(result, headers={"Request-Id": request_id})
         except ApiError as error:
-            return error.response()
+            return error.response(request_id)
 
     def _replay(self, key: str, idem: str, fingerprint: str) -> Response | None:
         """Same key and body: the first response again; same key, other body: an idempotency error."""
@@ -103,20 +111,34 @@ class StripeApp:
             self.route("/v1/customers/{id}", h.retrieve_customer, "GET"),
             self.route("/v1/customers/{id}", h.update_customer, "POST"),
             self.route("/v1/customers/{id}", h.delete_customer, "DELETE"),
+            self.route("/v1/products/search", h.search_products, "GET"),
             self.route("/v1/products", h.list_products, "GET"),
             self.route("/v1/products", h.create_product, "POST"),
             self.route("/v1/products/{id}", h.retrieve_product, "GET"),
+            self.route("/v1/products/{id}", h.update_product, "POST"),
+            self.route("/v1/prices/search", h.search_prices, "GET"),
             self.route("/v1/prices", h.list_prices, "GET"),
             self.route("/v1/prices", h.create_price, "POST"),
             self.route("/v1/prices/{id}", h.retrieve_price, "GET"),
+            self.route("/v1/prices/{id}", h.update_price, "POST"),
+            self.route("/v1/subscriptions/search", h.search_subscriptions, "GET"),
             self.route("/v1/subscriptions", h.list_subscriptions, "GET"),
             self.route("/v1/subscriptions", h.create_subscription, "POST"),
             self.route("/v1/subscriptions/{id}", h.retrieve_subscription, "GET"),
+            self.route("/v1/subscriptions/{id}", h.update_subscription, "POST"),
             self.route("/v1/subscriptions/{id}", h.cancel_subscription, "DELETE"),
             self.route("/v1/events", h.list_events, "GET"),
             self.route("/v1/events/{id}", h.retrieve_event, "GET"),
         ]
-        return Starlette(routes=routes)
+        return Starlette(routes=[*routes, Route("/{rest:path}", self.unrecognized, methods=ANY_METHOD)])
+
+    async def unrecognized(self, request: Request) -> Response:
+        """A path or method Stripe does not serve (or the sandbox does not implement): Stripe's 404."""
+        try:
+            _api_key(request, self.sandbox.api_key)
+        except ApiError as error:
+            return error.response()
+        return unrecognized_url(request.method, request.url.path).response()
 
 
 __all__ = ["StripeApp", "page", "search_page"]

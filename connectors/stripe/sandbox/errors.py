@@ -36,12 +36,28 @@ class ApiError(Exception):
             error["param"] = self.param
         return {"error": error}
 
-    def response(self) -> JSONResponse:
-        return JSONResponse(self.body(), status_code=self.status, headers={**request_headers(), **self.headers})
+    def response(self, request_id: str | None = None) -> JSONResponse:
+        error = self.body()
+        request_id = request_id or new_request_id()
+        if self.status < 500 and self.status != 429:
+            error["error"]["request_log_url"] = f"https://dashboard.stripe.com/test/logs/{request_id}"
+        headers = {"Request-Id": request_id, **self.headers}
+        return JSONResponse(error, status_code=self.status, headers=headers)
+
+
+def new_request_id() -> str:
+    return f"req_{secrets.token_hex(7)}"
 
 
 def request_headers() -> dict[str, str]:
-    return {"Request-Id": f"req_{secrets.token_hex(7)}"}
+    return {"Request-Id": new_request_id()}
+
+
+def unrecognized_url(method: str, path: str) -> ApiError:
+    """Stripe's answer to a URL or method it does not serve."""
+    message = (f"Unrecognized request URL ({method}: {path}). Please see https://stripe.com/docs or we can help at "
+               "https://support.stripe.com/.")
+    return ApiError(404, message)
 
 
 def missing(kind: str, object_id: str, param: str = "id") -> ApiError:

@@ -5,13 +5,13 @@ from __future__ import annotations
 import base64
 import bisect
 import math
-import re
 from collections.abc import Callable
 from copy import deepcopy
 from dataclasses import dataclass
 from typing import Any
 
-from .errors import ApiError, bad_param
+from .errors import ApiError, bad_param, unknown_param
+from .search import matcher
 from .store import Store
 
 MAX_EXPAND_DEPTH = 4  # dot-separated parts, `data` included: Stripe refuses data.items.data.price.product
@@ -114,8 +114,17 @@ def _anchor(store: Store, object_id: str, param: str) -> dict[str, Any]:
 
 
 def expand(store: Store, obj: dict[str, Any], paths: Any) -> dict[str, Any]:
-    """Replace ids with objects along each `expand[]` path (at most four levels)."""
-    for path in paths if isinstance(paths, list) else [paths]:
+    """Replace ids with objects along each `expand[]` path (at most four levels).
+
+    A search result holds its `total_count` only when `expand[]=total_count` asks for it, as at Stripe.
+    """
+    wanted = paths if isinstance(paths, list) else [paths]
+    if obj.get("object") == "search_result":
+        total = obj.pop("total_count", None)
+        if "total_count" in wanted:
+            obj["total_count"] = total
+            wanted = [p for p in wanted if p != "total_count"]
+    for path in wanted:
         parts = str(path).split(".")
         if len(parts) > MAX_EXPAND_DEPTH:
             message = f"You cannot expand more than {MAX_EXPAND_DEPTH} levels of a property. Property: {path}"
@@ -136,6 +145,8 @@ def _expand(store: Store, node: Any, parts: list[str], path: str) -> None:
         raise bad_param("expand", f"This property cannot be expanded ({head}).")
     if head == "subscriptions" and node.get("object") == "customer" and not node.get("deleted"):
         node["subscriptions"] = customer_subscriptions(store, node["id"])
+    elif head in CUSTOMER_INCLUDABLE and node.get("object") == "customer" and not node.get("deleted"):
+        node[head] = CUSTOMER_INCLUDABLE[head](node["id"])
     value = node.get(head)
     if isinstance(value, str) and value in store.objects:
         node[head] = deepcopy(store.objects[value])
@@ -144,50 +155,41 @@ def _expand(store: Store, node: Any, parts: list[str], path: str) -> None:
     _expand(store, node.get(head), rest, path)
 
 
+def _empty_list(kind: str) -> Callable[[str], dict[str, Any]]:
+    return lambda customer_id: {"object": "list", "data": [], "has_more": False,
+                                "url": f"/v1/customers/{customer_id}/{kind}"}
+
+
+# The customer's other includable properties (the reference's "expandable" ones): the sandbox holds no payment
+# sources, tax ids or balances, so they come back empty, in their documented shapes.
+CUSTOMER_INCLUDABLE: dict[str, Callable[[str], Any]] = {
+    "sources": _empty_list("sources"),
+    "tax_ids": _empty_list("tax_ids"),
+    "tax": lambda _id: {"automatic_tax": "unrecognized_location", "ip_address": None, "location": None,
+                        "provider": "stripe"},
+    "cash_balance": lambda customer_id: {"object": "cash_balance", "available": None, "customer": customer_id,
+                                         "livemode": False,
+                                         "settings": {"reconciliation_mode": "automatic",
+                                                      "using_merchant_default": True}},
+    "invoice_credit_balance": lambda _id: {},
+}
+
+
 def customer_subscriptions(store: Store, customer_id: str) -> dict[str, Any]:
     """The customer's `subscriptions` include: its subscriptions that have not ended."""
     subs = [s for s in store.subscriptions_of(customer_id) if s["status"] != "canceled"]
     return page(store, subs, {"limit": EMBEDDED_LIST_LIMIT}, f"/v1/customers/{customer_id}/subscriptions")
 
 
-_CLAUSE = re.compile(
-    r"^(?P<field>email|name|phone|description|metadata\['(?P<key>[^']+)'\])(?P<op>:|~)'(?P<value>[^']*)'$"
-)
-
-
-def search_filter(query: str) -> Callable[[dict[str, Any]], bool]:
-    """Stripe's search language, enough of it: `field:'v'`, `field~'v'`, metadata['k'], AND or OR."""
-    joiner = " OR " if " OR " in query else " AND "
-    if " OR " in query and " AND " in query:
-        raise bad_param("query", "Search queries cannot mix AND and OR.")
-    checks = [_clause(part.strip()) for part in query.split(joiner) if part.strip()]
-    if not checks:
-        raise bad_param("query", "Missing required param: query.", "parameter_missing")
-    combine = any if joiner == " OR " else all
-    return lambda obj: combine(check(obj) for check in checks)
-
-
-def _clause(text: str) -> Callable[[dict[str, Any]], bool]:
-    match = _CLAUSE.match(text)
-    if not match:
-        raise bad_param("query", f"Invalid search query clause: {text}")
-    key, op, wanted = match["key"], match["op"], match["value"]
-    field = match["field"]
-
-    def check(obj: dict[str, Any]) -> bool:
-        actual = (obj.get("metadata") or {}).get(key) if key else obj.get(field)
-        if actual is None:
-            return False
-        if op == "~":
-            return wanted.lower() in str(actual).lower()
-        return str(actual).lower() == wanted.lower() if field == "email" else str(actual) == wanted
-
-    return check
-
-
-def search_page(store: Store, items: list[dict[str, Any]], params: dict[str, Any], url: str) -> dict[str, Any]:
+def search_page(
+    store: Store, items: list[dict[str, Any]], params: dict[str, Any], url: str, fields: dict[str, str]
+) -> dict[str, Any]:
     """A search_result page; `page` is an opaque token for the next one."""
-    matches = [obj for obj in items if search_filter(str(params.get("query", "")))(obj)]
+    for name in params:
+        if name not in ("query", "limit", "page"):
+            raise unknown_param(name)
+    check = matcher(str(params.get("query", "")), fields)
+    matches = [obj for obj in items if check(obj)]
     matches.sort(key=lambda obj: (int(obj["created"]), store.order[obj["id"]]), reverse=True)
     limit = limit_of(params)
     start = 0
@@ -199,4 +201,5 @@ def search_page(store: Store, items: list[dict[str, Any]], params: dict[str, Any
     data = matches[start : start + limit]
     more = start + limit < len(matches)
     token = base64.urlsafe_b64encode(str(start + limit).encode()).decode() if more else None
-    return {"object": "search_result", "data": deepcopy(data), "has_more": more, "next_page": token, "url": url}
+    return {"object": "search_result", "data": deepcopy(data), "has_more": more, "next_page": token, "url": url,
+            "total_count": len(matches)}

@@ -12,7 +12,22 @@ from typing import Any
 
 from ..settings import API_VERSION
 from .errors import ApiError, bad_param, missing
-from .objects import add_interval, customer_changes, merge_metadata, new_customer, new_price, new_product
+from .objects import (
+    PRICE_UPDATE_PARAMS,
+    PRODUCT_UPDATE_PARAMS,
+    SUBSCRIPTION_CREATE_PARAMS,
+    SUBSCRIPTION_UPDATE_PARAMS,
+    add_interval,
+    customer_changes,
+    diff,
+    merge_metadata,
+    new_customer,
+    new_price,
+    new_product,
+    price_changes,
+    product_changes,
+    subscription_changes,
+)
 
 EVENT_RETENTION_SECONDS = 30 * 24 * 3600
 SUBSCRIPTION_STATUSES = frozenset(
@@ -34,6 +49,8 @@ class Store:
         self.clock_offset = 0
         self.listeners: list[Callable[[dict[str, Any]], None]] = []
         self.subscriptions_by_customer: dict[str, list[dict[str, Any]]] = {}
+        # The API request being served: events it causes carry it. Outside edits (a dashboard user) carry nulls.
+        self.request: dict[str, str | None] = {"id": None, "idempotency_key": None}
         self.version = 0  # bumped on every write: list caches are valid for one version
         self.list_cache: dict[str, tuple[int, Any]] = {}
         self._seq = 0
@@ -83,7 +100,7 @@ class Store:
             "data": data,
             "livemode": False,
             "pending_webhooks": len(self.listeners),
-            "request": {"id": None, "idempotency_key": None},
+            "request": dict(self.request),
             "type": event_type,
         }
         self._put(event)
@@ -122,8 +139,9 @@ class Store:
             changes = customer_changes(params)
             if "metadata" in params:
                 changes["metadata"] = merge_metadata(customer["metadata"], params["metadata"])
-            previous = {k: deepcopy(customer[k]) for k, v in changes.items() if customer.get(k) != v}
+            before = deepcopy(customer)
             customer.update(changes)
+            previous = diff(before, customer)
             if previous:
                 self.emit("customer.updated", customer, previous)
             return deepcopy(customer)
@@ -151,7 +169,40 @@ class Store:
             product_id = params.pop("id", None) or self.new_id("prod")
             if product_id in self.objects:
                 raise ApiError(400, f"Product already exists: {product_id}", code="resource_already_exists")
-            return deepcopy(self._put(new_product(product_id, params, self.now())))
+            product = self._put(new_product(product_id, params, self.now()))
+            self.emit("product.created", product)
+            return deepcopy(product)
+
+    def update_product(self, product_id: str, params: dict[str, Any]) -> dict[str, Any]:
+        with self.lock:
+            product = self.get("product", product_id)
+            changes = product_changes({k: v for k, v in params.items() if k != "metadata"},
+                                      PRODUCT_UPDATE_PARAMS - {"metadata"})
+            if changes.get("default_price"):
+                self.get("price", changes["default_price"], "default_price")
+            return self._update(product, changes, params.get("metadata"), "product.updated")
+
+    def update_price(self, price_id: str, params: dict[str, Any]) -> dict[str, Any]:
+        with self.lock:
+            price = self.get("price", price_id)
+            changes = price_changes({k: v for k, v in params.items() if k != "metadata"},
+                                    PRICE_UPDATE_PARAMS - {"metadata"})
+            return self._update(price, changes, params.get("metadata"), "price.updated")
+
+    def _update(self, obj: dict[str, Any], changes: dict[str, Any], metadata: Any, event: str) -> dict[str, Any]:
+        """Apply changes (metadata merged), stamp `updated` where the object has it, emit only on change."""
+        before = deepcopy(obj)
+        if metadata is not None:
+            changes["metadata"] = merge_metadata(obj["metadata"], metadata)
+        obj.update(changes)
+        previous = diff(before, obj)
+        if previous:
+            if "updated" in obj:
+                obj["updated"] = self.now()
+                previous["updated"] = before["updated"]
+            self._put(obj)
+            self.emit(event, obj, previous)
+        return deepcopy(obj)
 
     def create_price(self, params: dict[str, Any]) -> dict[str, Any]:
         with self.lock:
@@ -161,13 +212,16 @@ class Store:
                 product_id = self.get("product", params["product"], "product")["id"]
             else:
                 raise bad_param("product", "Missing required param: product.", code="parameter_missing")
-            return deepcopy(self._put(new_price(self.new_id("price"), params, product_id, self.now())))
+            price = self._put(new_price(self.new_id("price"), params, product_id, self.now()))
+            self.emit("price.created", price)
+            return deepcopy(price)
 
     # subscriptions
 
     def create_subscription(self, params: dict[str, Any], created: int | None = None) -> dict[str, Any]:
         """A subscription; `created` backdates it (seeding only, not an API parameter)."""
         with self.lock:
+            changes = subscription_changes(params, SUBSCRIPTION_CREATE_PARAMS)
             customer = self._live_customer(str(params.get("customer", "")), "customer")
             items = params.get("items") or []
             if not items:
@@ -184,6 +238,13 @@ class Store:
                 "cancel_at": None,
                 "cancel_at_period_end": False,
                 "canceled_at": None,
+                "collection_method": "charge_automatically",
+                "days_until_due": None,
+                "default_payment_method": None,
+                "description": None,
+                "discounts": [],
+                "latest_invoice": None,
+                "pause_collection": None,
                 "created": now,
                 "currency": sub_items[0]["price"]["currency"],
                 "customer": customer["id"],
@@ -200,7 +261,9 @@ class Store:
                 "status": status,
                 "trial_end": now + trial_days * 86400 if trial_days else None,
                 "trial_start": now if trial_days else None,
+                **changes,
             }
+            subscription["metadata"] = merge_metadata({}, params.get("metadata") or {})
             self._put(subscription)
             self.subscriptions_by_customer.setdefault(customer["id"], []).append(subscription)
             self.emit("customer.subscription.created", subscription)
@@ -225,6 +288,20 @@ class Store:
             "quantity": int(item.get("quantity") or 1),
             "subscription": sub_id,
         }
+
+    def update_subscription(self, sub_id: str, params: dict[str, Any]) -> dict[str, Any]:
+        """Metadata, description, collection and cancel-at-period-end; item changes are not implemented."""
+        with self.lock:
+            subscription = self.get("subscription", sub_id)
+            if subscription["status"] == "canceled" and set(params) - {"metadata", "expand"}:
+                message = "A canceled subscription can only update its cancellation_details and metadata."
+                raise ApiError(400, message, code="subscription_canceled")
+            changes = subscription_changes({k: v for k, v in params.items() if k != "metadata"},
+                                           SUBSCRIPTION_UPDATE_PARAMS - {"metadata"})
+            if changes.get("cancel_at_period_end") is not None:
+                ends = subscription["items"]["data"][0]["current_period_end"]
+                changes["cancel_at"] = ends if changes["cancel_at_period_end"] else None
+            return self._update(subscription, changes, params.get("metadata"), "customer.subscription.updated")
 
     def set_subscription_status(self, sub_id: str, status: str) -> dict[str, Any]:
         """What payments would do to a subscription (past_due, unpaid, ...); the sandbox has no payments."""
