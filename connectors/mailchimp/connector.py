@@ -11,8 +11,8 @@ missing from a complete listing (permanently deleted). Reading is in
 from __future__ import annotations
 
 import builtins
-from dataclasses import replace
 from collections.abc import AsyncIterator, Mapping, Sequence
+from dataclasses import replace
 from typing import Any, ClassVar
 
 from connectors.mailchimp import members

@@ -15,6 +15,7 @@ rather than missed (the merge base makes a second read harmless).
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
@@ -32,10 +33,8 @@ def cursor_of(date_header: str | None) -> str:
     """The next cursor: the server's time minus the overlap, as ISO 8601 (our clock if it sent no Date)."""
     when = datetime.now(UTC)
     if date_header:
-        try:
+        with contextlib.suppress(TypeError, ValueError):
             when = parsedate_to_datetime(date_header)
-        except (TypeError, ValueError):
-            pass
     return (when.astimezone(UTC) - OVERLAP).replace(microsecond=0).isoformat()
 
 
@@ -44,6 +43,17 @@ def check_cursor(cursor: Any) -> str:
         raise ValueError("a mailchimp cursor is an ISO 8601 time (the since_last_changed of the next read)")
     datetime.fromisoformat(cursor)
     return cursor
+
+
+def shortfall(seen: int, first_total: int, last_total: int) -> str | None:
+    """Why a full listing cannot count as complete: fewer members than reported, or the count moved."""
+    if seen < max(first_total, last_total):
+        return (f"Mailchimp listed {seen} of {max(first_total, last_total)} members: not treated as complete, "
+                "so no member counts as deleted this run")
+    if first_total != last_total:
+        return (f"the audience changed from {first_total} to {last_total} members while it was read (offsets "
+                "shift): not treated as complete, so no member counts as deleted this run")
+    return None
 
 
 class Listing:
@@ -58,6 +68,7 @@ class Listing:
     async def full(self) -> AsyncIterator[Page]:
         seen: set[str] = set()
         cursor: str | None = None
+        first_total: int | None = None
         offset = 0
         while True:
             answer, date = await self.api.get_with_date(self.path, self._params(offset))
@@ -66,13 +77,12 @@ class Listing:
             seen.update(r.id for r in records)
             offset += len(records)
             total = int(answer.get("total_items") or 0)
+            first_total = total if first_total is None else first_total
             if records and offset < total:
                 yield Page(records=records, full=True)
                 continue
-            short = len(seen) < total
-            note = (f"Mailchimp listed {len(seen)} of {total} members (the audience changed while it was read): "
-                    "not treated as complete, so no member counts as deleted") if short else None
-            yield Page(records=records, cursor=cursor, last=True, full=not short, note=note)
+            note = shortfall(len(seen), first_total, total)
+            yield Page(records=records, cursor=cursor, last=True, full=note is None, note=note)
             return
 
     async def changed(self, since: str) -> AsyncIterator[Page]:

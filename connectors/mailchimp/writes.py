@@ -118,19 +118,19 @@ class Writer:
             return outcomes
         answer = await self.api.send("POST", f"/lists/{self.settings.list_id}",
                                      {"members": batch, "update_existing": False})
-        for member in [*answer.get("new_members") or [], *answer.get("updated_members") or []]:
-            request = bodies.pop(str(member.get("email_address", "")).lower(), None)
-            if request is not None:
-                outcomes[request.key] = Outcome(member=member)
+        for member in [*(answer.get("new_members") or []), *(answer.get("updated_members") or [])]:
+            found = bodies.pop(str(member.get("email_address", "")).lower(), None)
+            if found is not None:
+                outcomes[found.key] = Outcome(member=member)
         existing: list[WriteRequest] = []
-        for error in answer.get("errors") or []:
-            request = bodies.pop(str(error.get("email_address", "")).lower(), None)
-            if request is None:
+        for refusal in answer.get("errors") or []:
+            refused = bodies.pop(str(refusal.get("email_address", "")).lower(), None)
+            if refused is None:
                 continue
-            if error.get("error_code") == EXISTS:
-                existing.append(request)
+            if refusal.get("error_code") == EXISTS:
+                existing.append(refused)
             else:
-                outcomes[request.key] = Outcome(error=_batch_error(error))
+                outcomes[refused.key] = Outcome(error=_batch_error(refusal))
         outcomes.update(await self._each(existing, self._put))
         for request in bodies.values():
             outcomes[request.key] = Outcome(error="Mailchimp's batch answer did not mention this member")
