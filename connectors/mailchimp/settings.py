@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Literal
 
 from pydantic import Field, SecretStr, model_validator
+from pydantic_core import PydanticCustomError
 
 from engine.connector import ConnectorSettings
 
@@ -48,8 +49,10 @@ class MailchimpSettings(ConnectorSettings):
     @model_validator(mode="after")
     def _host_is_known(self) -> MailchimpSettings:
         if self.base_url is None and data_centre(self.api_key.get_secret_value()) is None:
-            raise ValueError(
-                "api_key has no data-centre suffix (like '-us19'); add it, or set base_url to the API host"
+            raise PydanticCustomError(  # `at` points the config error at the api_key line
+                "no_data_centre",
+                "the key has no data-centre suffix (like '-us19'); use the whole key, or set base_url to the API host",
+                {"at": ("api_key",)},
             )
         return self
 

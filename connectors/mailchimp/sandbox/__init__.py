@@ -14,6 +14,7 @@ from __future__ import annotations
 import random
 import threading
 from collections.abc import Mapping
+from datetime import datetime, timedelta
 from typing import Any
 
 from starlette.responses import Response
@@ -89,6 +90,13 @@ class MailchimpSandbox(Sandbox):
     def bounce(self, record_id: str) -> None:
         """The address bounces hard and Mailchimp cleans it (source `admin`)."""
         self.store.clean(record_id, ADMIN)
+
+    def backdate(self, seconds: float) -> None:
+        """Move every member's `last_changed` back in time, as if the audience had been quiet that long."""
+        with self.store.lock:
+            for member in self.store.members.values():
+                shifted = datetime.fromisoformat(member.last_changed) - timedelta(seconds=seconds)
+                member.last_changed = shifted.isoformat()
 
     def records(self) -> list[dict[str, Any]]:
         with self.store.lock:
