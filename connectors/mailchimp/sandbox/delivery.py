@@ -48,8 +48,9 @@ class Hooks:
     _ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
 
     def register(self, url: str, events: dict[str, bool], sources: dict[str, bool]) -> Hook:
-        hook = Hook(f"{next(self._ids):010x}", url, {e: bool(events.get(e, True)) for e in EVENTS},
-                    {s: bool(sources.get(s, True)) for s in SOURCES})
+        """Events and sources left out of a given object are off; with no object at all, all are on."""
+        hook = Hook(f"{next(self._ids):010x}", url, {e: bool(events.get(e, not events)) for e in EVENTS},
+                    {s: bool(sources.get(s, not sources)) for s in SOURCES})
         self.hooks[hook.id] = hook
         return hook
 
