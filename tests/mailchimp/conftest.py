@@ -29,8 +29,13 @@ def server(sandbox: MailchimpSandbox) -> Iterator[SandboxServer]:
 
 
 @pytest.fixture
-def settings(server: SandboxServer) -> MailchimpSettings:
-    return MailchimpSettings(**{**server.settings(), **FAST})
+def raw_settings(server: SandboxServer) -> dict[str, Any]:
+    return {**server.settings(), **FAST}
+
+
+@pytest.fixture
+def settings(raw_settings: dict[str, Any]) -> MailchimpSettings:
+    return MailchimpSettings(**raw_settings)
 
 
 @pytest.fixture
@@ -39,10 +44,10 @@ def context() -> ConnectorContext:
 
 
 @pytest.fixture
-def make_connector(settings: MailchimpSettings, context: ConnectorContext) -> Callable[..., MailchimpConnector]:
-    """A connector for the sandbox audience; keyword arguments override settings."""
+def make_connector(raw_settings: dict[str, Any], context: ConnectorContext) -> Callable[..., MailchimpConnector]:
+    """A connector for the sandbox audience; keyword arguments override settings (validated, like a config)."""
 
     def make(**overrides: Any) -> MailchimpConnector:
-        return MailchimpConnector(settings.model_copy(update=overrides), context)
+        return MailchimpConnector(MailchimpSettings(**{**raw_settings, **overrides}), context)
 
     return make

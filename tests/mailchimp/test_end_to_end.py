@@ -110,4 +110,4 @@ def test_an_unsubscribe_in_mailchimp_tags_the_google_contact_and_the_stripe_cust
 
     assert wrote_nothing(apps.run("audience-contacts")), "the tag is written once"
     assert wrote_nothing(apps.run("billing-audience"))
-    assert [r for r in apps.mailchimp.records() if r["email"] == "grace@example.com"][0]["status"] == "subscribed"
+    assert next(r for r in apps.mailchimp.records() if r["email"] == "grace@example.com")["status"] == "subscribed"
