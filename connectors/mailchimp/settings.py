@@ -42,6 +42,11 @@ class MailchimpSettings(ConnectorSettings):
     timeout_seconds: float = Field(default=120.0, gt=0)
     retry_attempts: int = Field(default=5, ge=1)
     max_retry_wait_seconds: float = Field(default=30.0, ge=0)
+    batch_operations_from: int = Field(
+        default=250, ge=0, description="send this many updates or more as one /batches job (0: never)"
+    )
+    batch_poll_seconds: float = Field(default=5.0, ge=0)
+    batch_timeout_seconds: float = Field(default=900.0, gt=0)
     webhook_token: SecretStr | None = Field(
         default=None, description="the secret last path segment of this account's webhook URL"
     )

@@ -10,6 +10,9 @@
 - Updates are `PATCH /lists/{id}/members/{hash}` with only the changed
   fields, never `status`. An address is one merge field at Mailchimp, so a
   change to one of its parts reads the member first and sends the whole.
+- Many updates in one call (`batch_operations_from`, default 250) go as
+  one `/batches` job instead, polled until finished; its result archive
+  gives each write its own answer (see `batches.py`).
 - A new email address would give the member a new id (the subscriber hash),
   so an update that changes more than its letter case fails alone.
 """
@@ -17,11 +20,13 @@
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 
 from connectors.mailchimp import members
 from connectors.mailchimp.api import Json, MailchimpError, MarketingApi
+from connectors.mailchimp.batches import Batches, BatchNotFinished
 from connectors.mailchimp.settings import MailchimpSettings
 from engine.records import WriteRequest
 
@@ -51,6 +56,7 @@ class Writer:
         self.api = api
         self.settings = settings
         self.members = f"/lists/{settings.list_id}/members"
+        self.batches = Batches(api, settings.batch_poll_seconds, settings.batch_timeout_seconds)
 
     async def write(self, requests: Sequence[WriteRequest]) -> dict[str, Outcome]:
         creates = [r for r in requests if r.id is None]
@@ -60,7 +66,11 @@ class Writer:
             outcomes.update(await self._batch_create(creates))
         else:
             outcomes.update(await self._each(creates, self._put))
-        outcomes.update(await self._each(updates, self._patch))
+        threshold = self.settings.batch_operations_from
+        if threshold and len(updates) >= threshold:
+            outcomes.update(await self._batched_updates(updates))
+        else:
+            outcomes.update(await self._each(updates, self._patch))
         return outcomes
 
     async def _each(self, requests: Sequence[WriteRequest], one: _One) -> dict[str, Outcome]:
@@ -87,6 +97,10 @@ class Writer:
 
     async def _patch(self, request: WriteRequest) -> Json:
         assert request.id is not None
+        return await self.api.send("PATCH", f"{self.members}/{request.id}", await self._patch_body(request))
+
+    async def _patch_body(self, request: WriteRequest) -> Json:
+        assert request.id is not None
         current = None
         if any(members.merge_tag(name) == members.ADDRESS for name in request.fields):
             current = await self.api.get(f"{self.members}/{request.id}")
@@ -96,7 +110,37 @@ class Writer:
             raise members.FieldError(
                 "email", "a new address gives a Mailchimp member a new id; change it in Mailchimp, not through a sync"
             )
-        return await self.api.send("PATCH", f"{self.members}/{request.id}", body)
+        return body
+
+    async def _batched_updates(self, requests: Sequence[WriteRequest]) -> dict[str, Outcome]:
+        """Many updates as one `/batches` job; each answer matched back by its operation_id (the write key)."""
+        outcomes: dict[str, Outcome] = {}
+        operations: list[Json] = []
+        for request in requests:
+            try:
+                body = await self._patch_body(request)
+            except (members.FieldError, MailchimpError) as error:
+                outcomes[request.key] = Outcome(error=failure(error))
+                continue
+            operations.append({"method": "PATCH", "path": f"{self.members}/{request.id}",
+                               "operation_id": request.key, "body": json.dumps(body)})
+        if not operations:
+            return outcomes
+        try:
+            answers = await self.batches.run(operations)
+        except (BatchNotFinished, MailchimpError) as error:
+            return {**outcomes, **{op["operation_id"]: Outcome(error=failure(error)) for op in operations}}
+        for op in operations:
+            status, body = answers.get(op["operation_id"], (0, {}))
+            if not status:
+                outcomes[op["operation_id"]] = Outcome(error="Mailchimp's batch results did not mention this write")
+            elif status >= 400:
+                refused = MailchimpError(status, str(body.get("title") or "Error"), str(body.get("detail") or ""),
+                                         [e for e in body.get("errors") or [] if isinstance(e, dict)])
+                outcomes[op["operation_id"]] = Outcome(error=failure(refused))
+            else:
+                outcomes[op["operation_id"]] = Outcome(member=body)
+        return outcomes
 
     async def _batch_create(self, requests: Sequence[WriteRequest]) -> dict[str, Outcome]:
         outcomes: dict[str, Outcome] = {}

@@ -139,3 +139,23 @@ def test_problem_json_errors_name_the_title_and_keep_the_key_out(sandbox: Mailch
 def test_bearer_auth(sandbox: MailchimpSandbox, make_connector: Make) -> None:
     [result] = write(make_connector, [create({"email": "bearer@example.com"})], auth="bearer")
     assert result.ok and sandbox.state.log[-1].auth == "bearer"
+
+
+def test_many_updates_go_as_one_batches_job_with_answers_per_write(
+    sandbox: MailchimpSandbox, make_connector: Make
+) -> None:
+    ids = [sandbox.add_record({"email": f"bulk{i}@example.com"}) for i in range(12)]
+    requests = [update(i, {"FNAME": f"Bulk {n}"}) for n, i in enumerate(ids)]
+    requests[5] = update(ids[5], {"merge_fields.NOSUCH": "x"})
+    results = write(make_connector, requests, batch_operations_from=10)
+    assert [r.ok for r in results] == [n != 5 for n in range(12)]
+    assert "merge_fields.NOSUCH" in (results[5].error or "")
+    assert results[0].record is not None and results[0].record.get("FNAME") == "Bulk 0"
+    assert [(m, p.split("/")[1]) for m, p in calls(sandbox)] == [("POST", "batches")] + [("GET", "batches")] * 4
+    assert sandbox.state.archive_fetches == [None], "the archive is fetched without the API key"
+
+
+def test_below_the_threshold_updates_are_single_patches(sandbox: MailchimpSandbox, make_connector: Make) -> None:
+    ids = [sandbox.add_record({"email": f"few{i}@example.com"}) for i in range(3)]
+    write(make_connector, [update(i, {"LNAME": "Few"}) for i in ids], batch_operations_from=10)
+    assert {m for m, _ in calls(sandbox)} == {"PATCH"}

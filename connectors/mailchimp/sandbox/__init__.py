@@ -53,7 +53,7 @@ class MailchimpSandbox(Sandbox):
 
     def settings(self, base_url: str) -> dict[str, Any]:
         return {"base_url": base_url, "api_key": self.state.api_key, "list_id": self.store.list_id,
-                "requests_per_second": 1000}
+                "requests_per_second": 1000, "batch_poll_seconds": 0}
 
     def seed(self, count: int) -> None:
         for _ in range(count):

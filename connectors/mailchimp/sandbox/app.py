@@ -53,6 +53,7 @@ class State:
     too_many: int = 0
     hold: threading.Event | None = None
     log: list[Exchange] = field(default_factory=list)
+    archive_fetches: list[str | None] = field(default_factory=list)  # the Authorization header of each
 
     def authorised(self, header: str | None) -> str | None:
         """`basic` or `bearer` when the header carries this sandbox's key, else None."""
@@ -83,6 +84,7 @@ def build_app(state: State) -> Starlette:
             state.in_flight -= 1
 
     async def results(request: Request) -> Response:
+        state.archive_fetches.append(request.headers.get("authorization"))
         try:
             data = state.batches.archive(request.path_params["batch_id"])
         except ApiError as error:
