@@ -35,7 +35,7 @@ ADMIN = "admin"
 class MailchimpSandbox(Sandbox):
     connector_name = "mailchimp"
 
-    def __init__(self, seed: int = 0, rng_seed: int = 0, api_key: str = "0123456789abcdef0123456789abcdef-us0",
+    def __init__(self, seed: int = 0, rng_seed: int = 0, api_key: str = "sandboxkeynotarealmailchimpkey00-us0",
                  list_id: str = "a1b2c3d4e5", merge_tags: Mapping[str, str] | None = None) -> None:
         store = Store(list_id, {"PLAN": "text", "STAGE": "text", **dict(merge_tags or {})})
         hooks = Hooks(list_id)
