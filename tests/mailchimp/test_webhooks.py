@@ -17,7 +17,7 @@ from connectors.mailchimp.sandbox import MailchimpSandbox
 from connectors.mailchimp.webhooks import token_matches
 from engine.connector import WebhookError
 from engine.sandbox import SandboxServer
-from tests.service.conftest import RunningService, wait_for, write_config
+from tests.service.conftest import RunningService, ServiceProcess, wait_for, write_config
 
 TOKEN = "wh-test-0123456789abcdef"
 Make = Callable[..., MailchimpConnector]
@@ -125,3 +125,36 @@ def test_a_wrong_token_fails_the_check_and_the_delivery(service: RunningService)
                                headers={"Content-Type": "application/x-www-form-urlencoded"})
     assert forged.status_code == 400 and TOKEN not in forged.text
     assert service.http.post("/webhooks/audience", content=event("unsubscribe", email="a@b.co")).status_code == 400
+
+
+def test_pairsync_serve_keeps_the_url_token_out_of_its_logs(tmp_path: Path, server: SandboxServer) -> None:
+    """The token is in the URL Mailchimp calls, so the server's access log line would show it: it must not."""
+    secret = "wh-live-looking-token-9f8e7d6c5b4a"
+    config = tmp_path / "pairsync.yaml"
+    config.write_text(
+        "accounts:\n"
+        "  audience:\n"
+        "    connector: mailchimp\n"
+        "    settings:\n"
+        f"      base_url: {server.base_url}\n"
+        "      api_key: ${MAILCHIMP_API_KEY}\n"
+        "      list_id: a1b2c3d4e5\n"
+        "      webhook_token: ${MAILCHIMP_WEBHOOK_TOKEN}\n"
+        "  crm:\n"
+        "    connector: memory\n"
+        "    settings: {store: crm}\n"
+        "connections:\n"
+        "  - {name: audience-crm, left: audience, right: crm}\n"
+    )
+    env = {"MAILCHIMP_API_KEY": "sandboxkeynotarealmailchimpkey00-us0", "MAILCHIMP_WEBHOOK_TOKEN": secret}
+    process = ServiceProcess(config, env)
+    try:
+        assert process.http.get(f"/webhooks/audience/{secret}").status_code == 200
+        posted = process.http.post(f"/webhooks/audience/{secret}", content=event("profile", email="a@example.com"))
+        assert posted.status_code == 202
+        process.terminate(timeout=30)
+    finally:
+        process.close()
+    log = process.log.read_text()
+    assert "/webhooks/audience/" in log, "the access log is on, so the check below means something"
+    assert secret not in log
