@@ -48,11 +48,10 @@ def check_cursor(cursor: Any) -> str:
 def shortfall(seen: int, first_total: int, last_total: int) -> str | None:
     """Why a full listing cannot count as complete: fewer members than reported, or the count moved."""
     if seen < max(first_total, last_total):
-        return (f"Mailchimp listed {seen} of {max(first_total, last_total)} members: not treated as complete, "
-                "so no member counts as deleted this run")
+        return f"Mailchimp listed {seen} of {max(first_total, last_total)} members: not treated as complete"
     if first_total != last_total:
         return (f"the audience changed from {first_total} to {last_total} members while it was read (offsets "
-                "shift): not treated as complete, so no member counts as deleted this run")
+                "shift): not treated as complete")
     return None
 
 
@@ -86,9 +85,16 @@ class Listing:
             return
 
     async def changed(self, since: str) -> AsyncIterator[Page]:
-        """Members changed after `since`, then members archived after it (read as deletions)."""
+        """Members changed after `since`, then members archived after it (read as deletions).
+
+        When a pass came back short or its count moved (offsets shifted under it, so a member may
+        have been skipped), the cursor stays where it was: the next read asks for the same window.
+        """
         cursor: str | None = None
+        notes: list[str] = []
         for status in (None, "archived"):
+            seen: set[str] = set()
+            totals: list[int] = []
             offset = 0
             while True:
                 params = {**self._params(offset), "since_last_changed": since}
@@ -97,14 +103,21 @@ class Listing:
                 answer, date = await self.api.get_with_date(self.path, params)
                 cursor = cursor or cursor_of(date)
                 records = [self.to_record(m) for m in answer.get("members") or []]
+                seen.update(r.id for r in records)
+                totals.append(int(answer.get("total_items") or 0))
                 offset += len(records)
-                if not records or offset >= int(answer.get("total_items") or 0):
-                    if status:
-                        yield Page(records=records, cursor=cursor, last=True)
-                    else:
-                        yield Page(records=records)
+                if records and offset < totals[-1]:
+                    yield Page(records=records)
+                    continue
+                note = shortfall(len(seen), totals[0], totals[-1])
+                notes += [note] if note else []
+                if not status:
+                    yield Page(records=records)
                     break
-                yield Page(records=records)
+                kept = f"; the next read starts again from {since}" if notes else ""
+                yield Page(records=records, cursor=since if notes else cursor, last=True,
+                           note="; ".join(notes) + kept if notes else None)
+                break
 
     def _params(self, offset: int) -> dict[str, str | int]:
         return {"count": self.page_size, "offset": offset, "exclude_fields": FIELDS_EXCLUDED}

@@ -114,3 +114,27 @@ def test_fields_merge_fields_and_tags(sandbox: MailchimpSandbox, make_connector:
     assert record.get("status") == "subscribed" and record.get("last_changed") and record.updated is not None
     assert record.tags == frozenset({"VIP"})
     assert "merge_fields.BIRTHDAY" not in record.fields, "empty merge fields are left out"
+
+
+def test_an_incremental_read_that_may_have_skipped_a_member_keeps_its_cursor(
+    sandbox: MailchimpSandbox, make_connector: Make
+) -> None:
+    ids = add(sandbox, 5)
+    sandbox.backdate(60)
+    cursor = drive(make_connector(), lambda c: collect(c))[1]
+    for member_id in ids:
+        sandbox.update_record(member_id, {"LNAME": "Changed"})
+
+    async def body(connector: MailchimpConnector) -> list[Page]:
+        pages = []
+        async for page in connector.list(cursor):
+            pages.append(page)
+            if len(pages) == 1:
+                sandbox.delete_record(ids[0])  # archived meanwhile: the changed members shift by one
+        return pages
+
+    pages = drive(make_connector(page_size=2), body)
+    assert pages[-1].last and pages[-1].cursor == cursor, "the window is read again next time"
+    assert pages[-1].note and "starts again from" in pages[-1].note
+    records, _, _ = drive(make_connector(), lambda c: collect(c, cursor))
+    assert set(ids[1:]) <= set(records) and records[ids[0]].deleted
