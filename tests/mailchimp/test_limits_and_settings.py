@@ -16,6 +16,7 @@ from connectors.mailchimp import MailchimpConnector, MailchimpSettings
 from connectors.mailchimp.sandbox import MailchimpSandbox
 from engine.records import WriteRequest
 from engine.sandbox import SandboxServer
+from engine.testing.contract import collect
 from tests.fixtures.registries import builtin_registry
 from tests.mailchimp.conftest import drive
 
@@ -95,3 +96,20 @@ def test_registered_as_a_builtin_plugin_with_a_sandbox() -> None:
     cls = registry.connectors["mailchimp"]
     assert cls is MailchimpConnector and cls.sandbox() is MailchimpSandbox
     assert cls.capabilities.unsubscribe_signal and cls.capabilities.tags
+
+
+def test_reads_and_writes_ride_out_the_shared_fault_knobs(
+    sandbox: MailchimpSandbox, server: SandboxServer, make_connector: Make
+) -> None:
+    ids = [sandbox.add_record({"email": f"f{i}@example.com"}) for i in range(9)]
+    server.knobs.faults = {"429": 0.2, "500": 0.1, "503": 0.1, "malformed": 0.1}
+    records, _, full = drive(make_connector(page_size=2, retry_attempts=10), lambda c: collect(c))
+    results = drive(make_connector(retry_attempts=10),
+                    lambda c: c.upsert([WriteRequest(uuid.uuid4().hex, i, {"FNAME": "Fault"}) for i in ids]))
+    assert full and set(ids) <= set(records)
+    assert all(r.ok for r in results), [r.error for r in results if not r.ok]
+    assert server.knobs.rejected > 0, "faults were injected"
+    assert {r["FNAME"] for r in sandbox.records()} == {"Fault"}
+    error = sandbox.error_response(429, retry_after=1.5)
+    assert error.status_code == 429 and error.headers["retry-after"] == "1.500"
+    assert error.headers["content-type"].startswith("application/problem+json")

@@ -28,7 +28,7 @@ STATUSES = ("subscribed", "unsubscribed", "cleaned", "pending", "transactional")
 OPTED_OUT = ("unsubscribed", "cleaned")
 DEFAULT_MERGE_FIELDS = {"FNAME": "text", "LNAME": "text", "ADDRESS": "address", "PHONE": "phone",
                         "BIRTHDAY": "birthday"}
-EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[A-Za-z]{2,}$")
+EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[A-Za-z][A-Za-z0-9-]*[A-Za-z0-9]$")  # punycode TLDs too
 Listener = Callable[[str, str, "Member", Json], None]
 
 
