@@ -111,3 +111,13 @@ def test_an_unsubscribe_in_mailchimp_tags_the_google_contact_and_the_stripe_cust
     assert wrote_nothing(apps.run("audience-contacts")), "the tag is written once"
     assert wrote_nothing(apps.run("billing-audience"))
     assert next(r for r in apps.mailchimp.records() if r["email"] == "grace@example.com")["status"] == "subscribed"
+
+
+def test_someone_who_already_unsubscribed_is_created_with_the_tag_in_one_run(apps: Apps) -> None:
+    member = apps.mailchimp.add_record({"email": "gone@example.com", "FNAME": "Gone"})
+    apps.mailchimp.unsubscribe(member)
+    first = apps.run("audience-contacts")
+    assert first["created"] == {"left": 0, "right": 1}
+    [contact] = apps.google.records()
+    assert apps.google.tags_of(contact["id"]) == {TAG}
+    assert wrote_nothing(apps.run("audience-contacts")), "nothing is left for the run after"
