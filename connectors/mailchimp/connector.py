@@ -36,7 +36,7 @@ from engine.records import Page, Record, WriteRequest, WriteResult
 CAPABILITIES = Capabilities(
     tags=True,
     batch_size=500,
-    rate_limit=RateLimit(requests=10, per_seconds=1.0, max_concurrency=MAX_CONNECTIONS),
+    rate_limit=RateLimit(requests=50, per_seconds=1.0, max_concurrency=MAX_CONNECTIONS),
     change_feed=ChangeFeed.CDC,
     idempotency=False,
     deletion_signal=True,

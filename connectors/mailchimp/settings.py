@@ -38,7 +38,8 @@ class MailchimpSettings(ConnectorSettings):
     page_size: int = Field(default=1000, ge=1, le=1000)
     batch_size: int = Field(default=500, ge=1, le=500)
     max_connections: int = Field(default=MAX_CONNECTIONS, ge=1, le=MAX_CONNECTIONS)
-    requests_per_second: float = Field(default=10.0, gt=0)
+    # pacing only: Mailchimp publishes no per-second limit; it enforces the ten connections
+    requests_per_second: float = Field(default=50.0, gt=0)
     timeout_seconds: float = Field(default=120.0, gt=0)
     retry_attempts: int = Field(default=5, ge=1)
     max_retry_wait_seconds: float = Field(default=30.0, ge=0)

@@ -59,6 +59,8 @@ class MailchimpSandbox(Sandbox):
         for _ in range(count):
             first, last = self._rng.choice(FIRST), self._rng.choice(LAST)
             number = self._rng.randrange(10**6)
+            while members.subscriber_hash(f"{first}.{last}.{number}@example.com") in self.store.members:
+                number += 1  # seeded addresses are unique, however many are asked for
             self.add_record({"FNAME": first, "LNAME": last, "email": f"{first}.{last}.{number}@example.com".lower(),
                              "PHONE": f"+1202555{number % 10000:04d}"})
 
