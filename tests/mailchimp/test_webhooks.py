@@ -15,6 +15,7 @@ from connectors.mailchimp import MailchimpConnector
 from connectors.mailchimp.members import subscriber_hash
 from connectors.mailchimp.sandbox import MailchimpSandbox
 from connectors.mailchimp.webhooks import token_matches
+from connectors.stripe.sandbox import StripeSandbox
 from engine.connector import WebhookError
 from engine.sandbox import SandboxServer
 from tests.service.conftest import RunningService, ServiceProcess, wait_for, write_config
@@ -77,29 +78,44 @@ def google() -> Iterator[tuple[GoogleContactsSandbox, SandboxServer]]:
 
 
 @pytest.fixture
+def stripe() -> Iterator[tuple[StripeSandbox, SandboxServer]]:
+    sandbox = StripeSandbox()
+    with SandboxServer(sandbox) as server:
+        yield sandbox, server
+
+
+@pytest.fixture
 def service(tmp_path: Path, sandbox: MailchimpSandbox, server: SandboxServer,
-            google: tuple[GoogleContactsSandbox, SandboxServer]) -> Iterator[RunningService]:
+            google: tuple[GoogleContactsSandbox, SandboxServer],
+            stripe: tuple[StripeSandbox, SandboxServer]) -> Iterator[RunningService]:
     mailchimp = {**server.settings(), "webhook_token": TOKEN, "retry_attempts": 4, "max_retry_wait_seconds": 0.2}
+    one_way = [{"left": "email", "right": "email", "transform": "email", "direction": "left-to-right"},
+               {"left": "name", "right": ["FNAME", "LNAME"], "direction": "left-to-right"}]
     config = write_config(tmp_path / "pairsync.yaml", {
         "audience": {"connector": "mailchimp", "settings": mailchimp},
         "contacts": {"connector": "google_contacts", "settings": google[1].settings()},
-    }, [{"name": "audience-contacts", "left": "audience", "right": "contacts"}])
+        "billing": {"connector": "stripe", "settings": {**stripe[1].settings(), "timeout_seconds": 10.0}},
+    }, [{"name": "audience-contacts", "left": "audience", "right": "contacts"},
+        {"name": "billing-audience", "left": "billing", "right": "audience", "direction": "two-way",
+         "mode": {"left": "update-only", "right": "create-and-update"}, "mapping": {"fields": one_way}}])
     with RunningService(config) as running:
         yield running
 
 
-def webhook_runs(service: RunningService) -> list[dict[str, Any]]:
-    return [r for r in service.runs(connection="audience-contacts") if r["trigger"] == "webhook"]
+def webhook_runs(service: RunningService, connection: str = "audience-contacts") -> list[dict[str, Any]]:
+    return [r for r in service.runs(connection=connection) if r["trigger"] == "webhook"]
 
 
-def test_an_unsubscribe_webhook_tags_the_google_contact(
+def test_an_unsubscribe_webhook_tags_the_google_contact_and_the_stripe_customer(
     sandbox: MailchimpSandbox, server: SandboxServer, google: tuple[GoogleContactsSandbox, SandboxServer],
-    service: RunningService,
+    stripe: tuple[StripeSandbox, SandboxServer], service: RunningService,
 ) -> None:
     member = sandbox.add_record({"email": "ada@example.com", "FNAME": "Ada", "LNAME": "Lovelace"})
     contact = google[0].add_record({"email": "ada@example.com", "givenName": "Ada", "familyName": "Lovelace"})
-    first = service.http.post("/connections/audience-contacts/run", params={"wait": "true"}).json()
-    assert first["status"] == "ok", first
+    customer = stripe[0].add_record({"email": "ada@example.com", "name": "Ada Lovelace"})
+    for connection in ("audience-contacts", "billing-audience"):
+        first = service.http.post(f"/connections/{connection}/run", params={"wait": "true"}).json()
+        assert first["status"] == "ok", first
 
     url = f"http://127.0.0.1:{service.port}/webhooks/audience/{TOKEN}"
     registered = httpx.post(f"{server.base_url}/3.0/lists/{sandbox.store.list_id}/webhooks",
@@ -112,9 +128,13 @@ def test_an_unsubscribe_webhook_tags_the_google_contact(
     sandbox.unsubscribe(member)  # the person clicks the unsubscribe link
     [delivered] = sandbox.deliveries()
     assert delivered.status == 202 and delivered.form["type"] == "unsubscribe"
-    run = wait_for(lambda: [r for r in webhook_runs(service) if r["status"] != "running"])[0]
-    assert run["status"] == "ok" and run["summary"]["tagged"] == {"left": 0, "right": 1}
+    for connection, tagged in (("audience-contacts", {"left": 0, "right": 1}),
+                               ("billing-audience", {"left": 1, "right": 0})):
+        run = wait_for(lambda c=connection: [r for r in webhook_runs(service, c) if r["status"] != "running"])[0]
+        assert run["status"] == "ok" and run["summary"]["tagged"] == tagged, run
     assert google[0].tags_of(contact) == {"pairsync Unsubscribes"}
+    assert "pairsync Unsubscribes" in next(r for r in stripe[0].records() if r["id"] == customer)["tags"]
+    assert sandbox.deliveries() == [delivered], "pairsync's own tag writes are API-sourced: no events come back"
 
 
 def test_a_wrong_token_fails_the_check_and_the_delivery(service: RunningService) -> None:
