@@ -38,7 +38,7 @@ CAPABILITIES = Capabilities(
     batch_size=500,
     rate_limit=RateLimit(requests=50, per_seconds=1.0, max_concurrency=MAX_CONNECTIONS),
     change_feed=ChangeFeed.CDC,
-    idempotency=False,
+    idempotency=True,  # no keys, but a create is keyed by its address: sent again, it finds the member
     deletion_signal=True,
     unsubscribe_signal=True,
     source_of_truth=False,

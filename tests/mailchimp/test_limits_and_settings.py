@@ -19,6 +19,7 @@ from engine.sandbox import SandboxServer
 from engine.testing.contract import collect
 from tests.fixtures.registries import builtin_registry
 from tests.mailchimp.conftest import drive
+from tests.service.conftest import wait_for
 
 Make = Callable[..., MailchimpConnector]
 
@@ -29,8 +30,7 @@ def test_the_sandbox_answers_429_beyond_ten_connections(sandbox: MailchimpSandbo
     url = f"{server.base_url}/3.0/ping"
     with ThreadPoolExecutor(max_workers=10) as pool:
         held = [pool.submit(httpx.get, url, auth=auth, timeout=30) for _ in range(10)]
-        while sandbox.state.in_flight < 10:  # wait until all ten are inside the sandbox
-            threading.Event().wait(0.005)
+        wait_for(lambda: sandbox.state.in_flight == 10)  # all ten are inside the sandbox
         refused = httpx.get(url, auth=auth, timeout=30)
         sandbox.hold.set()
         answers = [f.result() for f in held]
@@ -47,9 +47,15 @@ def test_the_connector_stays_under_the_connection_limit(sandbox: MailchimpSandbo
     async def body(connector: MailchimpConnector) -> None:
         writes = connector.upsert([WriteRequest(uuid.uuid4().hex, i, {"FNAME": "X"}) for i in ids])
         task = asyncio.ensure_future(writes)
-        while sandbox.state.in_flight < 10:
-            await asyncio.sleep(0.005)
-        gate.set()
+
+        async def filled() -> None:
+            while sandbox.state.in_flight < 10:
+                await asyncio.sleep(0.005)
+
+        try:
+            await asyncio.wait_for(filled(), timeout=30)  # fails, rather than hangs, if fewer ever go out
+        finally:
+            gate.set()
         results = await task
         assert all(r.ok for r in results)
 
