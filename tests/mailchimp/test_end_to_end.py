@@ -86,12 +86,16 @@ def test_an_unsubscribe_in_mailchimp_tags_the_google_contact_and_the_stripe_cust
     apps.mailchimp.add_record({"email": "grace@example.com", "FNAME": "Grace", "LNAME": "Hopper"})
     contact = apps.google.add_record({"email": "ada@example.com", "givenName": "Ada", "familyName": "Lovelace"})
     customer = apps.stripe.add_record({"email": "ada@example.com", "name": "Ada Lovelace"})
+    apps.stripe.add_record({"email": "ludwig@example.com", "name": "Ludwig van Beethoven"})
 
     first = apps.run("audience-contacts")
     assert first["created"] == {"left": 0, "right": 1}, "Grace is new to Google; Ada is matched by email"
     assert [(r["givenName"], r["familyName"]) for r in apps.google.records() if r["email"] == "grace@example.com"] \
         == [("Grace", "Hopper")], "the default mailchimp__google_contacts mapping carried the name parts"
-    assert apps.run("billing-audience")["created"] == {"left": 0, "right": 0}
+    assert apps.run("billing-audience")["created"] == {"left": 0, "right": 1}, "Ludwig joins the audience"
+    ludwig = next(r for r in apps.mailchimp.records() if r["email"] == "ludwig@example.com")
+    assert (ludwig["FNAME"], ludwig["LNAME"], ludwig["status"]) == ("Ludwig", "van Beethoven", "subscribed")
+    apps.run("audience-contacts")  # Ludwig goes on to Google
     assert wrote_nothing(apps.run("audience-contacts")) and wrote_nothing(apps.run("billing-audience"))
 
     list_id = apps.mailchimp.store.list_id
