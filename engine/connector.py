@@ -184,6 +184,17 @@ class Connector(ABC):
         """Check a webhook's signature; return the ids of the records it names, or raise WebhookError."""
         raise WebhookError(f"{self.name} does not accept webhooks")
 
+    def verify_webhook_at(self, token: str | None, headers: Mapping[str, str], body: bytes) -> builtins.list[str]:
+        """Like `verify_webhook`, for a delivery to `/webhooks/{account}/{token}`: apps that sign nothing
+        (Mailchimp) put a secret in the URL instead. By default only the tokenless URL is accepted."""
+        if token is not None:
+            raise WebhookError(f"{self.name} webhooks carry no token in their URL")
+        return self.verify_webhook(headers, body)
+
+    def webhook_check(self, token: str) -> bool:
+        """Whether to answer 200 to an app's GET check of its webhook URL (Mailchimp's, before it saves one)."""
+        return False
+
     @classmethod
     def capabilities_for(cls, settings: ConnectorSettings) -> Capabilities:
         """The capabilities of one configured account (some depend on settings); the class's by default."""

@@ -75,3 +75,26 @@ class RedactingFilter(logging.Filter):
 def install_log_redaction() -> None:
     for handler in logging.getLogger().handlers:
         handler.addFilter(RedactingFilter())
+
+
+class ArgRedactingFilter(logging.Filter):
+    """Scrubs secrets from the message and each text argument, keeping the arguments: formatters that
+    unpack them (uvicorn's access log: client, method, path...) still work. A webhook URL can carry a
+    secret token in its path, so the access log line is scrubbed too."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.msg, str):
+            record.msg = REDACTOR.redact(record.msg)
+        if isinstance(record.args, tuple):
+            record.args = tuple(REDACTOR.redact(a) if isinstance(a, str) else a for a in record.args)
+        return True
+
+
+SERVER_LOGGERS = ("uvicorn", "uvicorn.access", "uvicorn.error")
+
+
+def install_server_log_redaction() -> None:
+    """Scrub the HTTP server's own log handlers (uvicorn sets them up apart from the root logger's)."""
+    for name in SERVER_LOGGERS:
+        for handler in logging.getLogger(name).handlers:
+            handler.addFilter(ArgRedactingFilter())

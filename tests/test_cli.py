@@ -108,7 +108,7 @@ def test_connectors_lists_each_installed_connector(workspace: Workspace) -> None
     listed = workspace.pairsync("connectors", "--json")
     assert (text.code, listed.code) == (0, 0)
     rows = {row["name"]: row for row in listed.json["connectors"]}
-    assert set(rows) == {"google_contacts", "memory", "quickbooks", "stripe"}
+    assert set(rows) == {"google_contacts", "mailchimp", "memory", "quickbooks", "stripe"}
     assert listed.json["failed_plugins"] == {}
     assert rows["stripe"]["source_of_truth"] and rows["stripe"]["plugin"] == "stripe"
     assert "email" in rows["memory"]["fields"]

@@ -28,6 +28,9 @@ ENV = {
     "QUICKBOOKS_CLIENT_SECRET": "example-qb-secret",
     "QUICKBOOKS_REFRESH_TOKEN": "example-qb-refresh",
     "QUICKBOOKS_REALM_ID": "9130350000000000",
+    "MAILCHIMP_API_KEY": "example0mailchimp0key-us19",
+    "MAILCHIMP_LIST_ID": "a1b2c3d4e5",
+    "MAILCHIMP_WEBHOOK_TOKEN": "example-webhook-token",
 }
 
 YAML_BLOCK = re.compile(r"^```ya?ml\n(accounts:.*?)^```", re.DOTALL | re.MULTILINE)

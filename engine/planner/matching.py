@@ -123,6 +123,9 @@ class MatchPlanner(LinkedPlanner):
         key = self.d.pending.get((target, "create", record.id)) or self.d.new_key()
         base = Base(left=dict(values) if side == "left" else {}, right=dict(values) if side == "right" else {})
         tags = tuple(a.add_tag for a in self.d.actions.get(target, []) if a.add_tag)
+        rule = self.d.unsubscribes
+        if record.unsubscribed and rule is not None and rule.enabled and self.d.tags_supported[target]:
+            tags += (rule.tag,)  # created already tagged, or the run after would tag it (a run after a run)
         self.claimed[side].add(record.id)
         self.emit(Create(target, record.id, fields, base, key, tags))
 

@@ -18,7 +18,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from engine.config.loaded import LoadedConfig
-from engine.secrets import install_log_redaction
+from engine.secrets import install_log_redaction, install_server_log_redaction
 from engine.service.api import BadRequest, problem, routes
 from engine.service.app import Service
 from engine.service.auth import BearerAuth
@@ -70,4 +70,5 @@ def serve(loaded: LoadedConfig, host: str, port: int, queued: bool = False) -> N
         log_level="info",
         timeout_graceful_shutdown=max(1, int(min(settings.shutdown_grace, 5))),
     )
+    install_server_log_redaction()  # after uvicorn.Config, which sets up the server's log handlers
     uvicorn.Server(config).run()

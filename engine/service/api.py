@@ -152,7 +152,12 @@ def routes(service: Service) -> list[Route]:
         body = await _bounded_body(request, service.settings.max_webhook_bytes)
         if body is None:
             return problem("webhook body too large", 413)
-        delivery = service.webhooks.receive(service.loaded, request.path_params["account"], request.headers, body)
+        account, token = request.path_params["account"], request.path_params.get("token")
+        delivery = service.webhooks.receive(service.loaded, account, request.headers, body, token)
+        return reply(delivery.body, delivery.status)
+
+    async def webhook_check(request: Request) -> Response:
+        delivery = service.webhooks.check(service.loaded, request.path_params["account"], request.path_params["token"])
         return reply(delivery.body, delivery.status)
 
     return [
@@ -166,6 +171,8 @@ def routes(service: Service) -> list[Route]:
         Route("/runs/{run_id:int}", show_run),
         Route("/records", list_records),
         Route("/webhooks/{account}", webhook, methods=["POST"]),
+        Route("/webhooks/{account}/{token}", webhook, methods=["POST"]),
+        Route("/webhooks/{account}/{token}", webhook_check, methods=["GET"]),
     ]
 
 

@@ -128,12 +128,14 @@ class Webhooks:
         self.memory = memory
         self.verifiers = Verifiers(store)
 
-    def receive(self, loaded: LoadedConfig, account: str, headers: Mapping[str, str], body: bytes) -> Delivery:
+    def receive(
+        self, loaded: LoadedConfig, account: str, headers: Mapping[str, str], body: bytes, token: str | None = None
+    ) -> Delivery:
         connector = self.verifiers.for_account(loaded, account)
         if connector is None:
             return self._count("(unknown)", "rejected", Delivery(404, {"error": f"no account named {account!r}"}))
         try:
-            ids = connector.verify_webhook(headers, body)
+            ids = connector.verify_webhook_at(token, headers, body)
         except WebhookError as error:
             log.warning("webhook for %s rejected: %s", account, REDACTOR.redact(str(error)))
             return self._count(account, "rejected", Delivery(400, {"error": REDACTOR.redact(str(error))}))
@@ -147,6 +149,13 @@ class Webhooks:
             for connection, side in targets:
                 self.coalescer.add(connection, side, ids)
         return self._count(account, "accepted", Delivery(202, {"status": "accepted", "records": ids}))
+
+    def check(self, loaded: LoadedConfig, account: str, token: str) -> Delivery:
+        """An app's GET check of its webhook URL: 200 only for a known account whose connector accepts the token."""
+        connector = self.verifiers.for_account(loaded, account)
+        if connector is None or not connector.webhook_check(token):
+            return Delivery(404, {"error": "no such webhook"})
+        return Delivery(200, {"status": "ok"})
 
     def _count(self, account: str, result: str, delivery: Delivery) -> Delivery:
         self.metrics.webhooks.labels(account, result).inc()

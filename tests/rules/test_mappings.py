@@ -19,11 +19,12 @@ from engine.records import Record
 from engine.testing.memory import MEMORY_FIELDS
 
 PLUGINS = registry()
-APPS = ("stripe", "quickbooks", "google_contacts")
+APPS = ("stripe", "quickbooks", "google_contacts", "mailchimp")
 SETTINGS: dict[str, dict[str, Any]] = {
     "stripe": {"api_key": "${STRIPE_KEY}"},
     "quickbooks": {"client_id": "id", "client_secret": "s", "refresh_token": "t", "realm_id": "1"},
     "google_contacts": {"client_id": "id", "client_secret": "s", "refresh_token": "t"},
+    "mailchimp": {"api_key": "k-us1", "list_id": "a1"},
     "memory": {},
 }
 
@@ -37,11 +38,14 @@ def test_default_pair_file_loads_and_validates_in_either_order(left: str, right:
     assert mapped & {"email", "PrimaryEmailAddr.Address"}, "every pair maps the email address"
 
 
-def test_pair_files_on_disk_are_the_three_pairs() -> None:
+def test_pair_files_on_disk_are_the_six_pairs() -> None:
     folder = Path(__file__).parents[2] / "mappings"
     assert sorted(p.name for p in folder.glob("*.yaml")) == [
+        "mailchimp__google_contacts.yaml",
         "quickbooks__google_contacts.yaml",
+        "quickbooks__mailchimp.yaml",
         "stripe__google_contacts.yaml",
+        "stripe__mailchimp.yaml",
         "stripe__quickbooks.yaml",
     ]
 
