@@ -100,6 +100,17 @@ class SyncMachine(RuleBasedStateMachine):
     def edited(self, side: str, record_id: str, field: str) -> None:
         """Overridden by the one-way machine, which tracks edits made in its target."""
 
+    @precondition(lambda self: self.agreed)
+    @rule(pick=st.integers(min_value=0), field=st.sampled_from(FIELDS), first=sides, values=st.tuples(values, values))
+    def edit_both(self, pick: int, field: str, first: str, values: tuple[Any, Any]) -> None:
+        """A conflict: one field of a linked pair edited on both sides, `first` side first."""
+        pairs = sorted(self.agreed)
+        ids = dict(zip(("left", "right"), pairs[pick % len(pairs)], strict=True))
+        for side, value in zip((first, "right" if first == "left" else "left"), values, strict=True):
+            if not self.stores[side].records[ids[side]].deleted:
+                self.stores[side].edit(ids[side], {field: value})
+                self.edited(side, ids[side], field)
+
     @precondition(lambda self: self.live("left") or self.live("right"))
     @rule(side=sides, pick=st.integers(min_value=0), shout=st.booleans())
     def edit_email(self, side: str, pick: int, shout: bool) -> None:
