@@ -38,9 +38,9 @@ def schema_changes() -> Iterator[list[str]]:
 
     def record(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
         words = statement.lstrip().split(None, 3)
-        if words and words[0].upper() in ("CREATE", "ALTER", "DROP") or "alembic_version" in statement and (
+        if (words and words[0].upper() in ("CREATE", "ALTER", "DROP")) or ("alembic_version" in statement and (
             words[0].upper() in ("INSERT", "UPDATE")
-        ):
+        )):
             seen.append(statement)
 
     event.listen(Engine, "before_cursor_execute", record)

@@ -16,6 +16,7 @@ no start-up race decides where it lands.
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
 import subprocess
 import threading
@@ -116,9 +117,9 @@ class Tripwire:
 
 
 class Wired:
-    """A sandbox whose ASGI app sits behind the tripwire; everything else is the sandbox's own."""
+    """A sandbox whose ASGI app sits behind a tripwire or a gate; everything else is the sandbox's own."""
 
-    def __init__(self, sandbox: Any, wire: Tripwire) -> None:
+    def __init__(self, sandbox: Any, wire: Tripwire | Gate) -> None:
         self.sandbox, self.wire = sandbox, wire
 
     def app(self) -> Any:
@@ -144,3 +145,25 @@ def pending_intents(folder: Path) -> int:
         return 0
     with sqlite3.connect(path) as db:
         return int(db.execute("select count(*) from journal where status = 'pending'").fetchone()[0])
+
+
+class Gate:
+    """Holds every write request at the sandbox until opened: a run is then known to be mid-write, at no
+    particular speed. `held` counts the writes waiting (a positive sign the run has reached its writes)."""
+
+    def __init__(self) -> None:
+        self.opened = threading.Event()
+        self.held = 0
+
+    def wrap(self, app: Any) -> Any:
+        async def gated(scope: Any, receive: Any, send: Any) -> None:
+            if scope["type"] == "http" and scope["method"] not in READ_METHODS:
+                self.held += 1
+                await asyncio.to_thread(self.opened.wait)
+                self.held -= 1
+            await app(scope, receive, send)
+
+        return gated
+
+    def open(self) -> None:
+        self.opened.set()
