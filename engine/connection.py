@@ -11,10 +11,11 @@ from pydantic import BaseModel
 from engine.conditions import EXISTS_FIELD, fields_of, unknown_ops, uses_clock, why_not
 from engine.config.errors import suggest
 from engine.config.loaded import AccountSetup, LoadedConfig
-from engine.config.models import Connection, FieldMapping
-from engine.connector import Connector, FieldSchema
+from engine.config.models import Connection, Direction, FieldMapping
+from engine.connector import ChangeTimes, Connector, FieldSchema
 from engine.mapping import Mapper, build_entries, check_entries, default_mappings, merge_entries
 from engine.planner.base import Filter
+from engine.planner.merge import TIE_BREAK
 from engine.planner.model import SIDES, Side
 from engine.plugins import Registry
 from engine.records import Record
@@ -102,10 +103,29 @@ def warnings(connection: Connection, accounts: dict[Side, AccountSetup]) -> list
                 f"connection {connection.name!r}: deletions in {cls.name} cannot be synced as tags: "
                 f"{accounts[other].connector.name} has no tags."
             )
+    found += _untimed_warnings(connection, accounts)
     if connection.unsubscribes.enabled and not any(accounts[s].capabilities.unsubscribe_signal for s in SIDES):
         found.append(
             f"connection {connection.name!r}: neither {accounts['left'].connector.name} nor "
             f"{accounts['right'].connector.name} reports unsubscribes, so none will be synced."
+        )
+    return found
+
+
+def _untimed_warnings(connection: Connection, accounts: dict[Side, AccountSetup]) -> list[str]:
+    """`conflict: newest` needs change times; say where a side cannot give them and what wins instead."""
+    if connection.conflict != "newest" or connection.resolved_direction is not Direction.TWO_WAY:
+        return []
+    found = []
+    for side in SIDES:
+        times = accounts[side].capabilities.change_times
+        if times is ChangeTimes.ALWAYS:
+            continue
+        when = "on a full read (the first run, --full, an expired cursor)" if times is ChangeTimes.CHANGE_FEED else ""
+        found.append(
+            f"connection {connection.name!r}: {accounts[side].connector.name} cannot tell when a record changed"
+            f"{' ' + when if when else ''}; under `conflict: newest` a field changed on both sides then goes to "
+            f"the tie-break: the {TIE_BREAK} side wins. Set `conflict: left` or `conflict: right` to choose."
         )
     return found
 

@@ -34,6 +34,18 @@ class ChangeFeed(StrEnum):
     FULL_SCAN = "full_scan"
 
 
+class ChangeTimes(StrEnum):
+    """Whether the records a connector reads carry when they last changed (`Record.updated`).
+
+    `conflict: newest` compares these times; where one is missing the planner
+    applies its tie-break and `validate` warns beforehand.
+    """
+
+    ALWAYS = "always"  # every record read says when it last changed
+    CHANGE_FEED = "change_feed"  # only records read through the change feed (not full listings)
+    NEVER = "never"
+
+
 @dataclass(frozen=True)
 class FieldSpec:
     """One field of a connector's schema."""
@@ -94,6 +106,7 @@ class Capabilities:
     unsubscribe_signal: bool = False
     source_of_truth: bool = False
     source_of_truth_reason: str = ""
+    change_times: ChangeTimes = ChangeTimes.ALWAYS
 
 
 class ConnectorSettings(BaseModel):

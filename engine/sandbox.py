@@ -40,7 +40,8 @@ class Knobs:
     faults: dict[str, float] = field(default_factory=dict)  # kind -> probability
     timeout_s: float = 30.0
     requests: int = 0
-    rejected: int = 0
+    rejected: int = 0  # answered with an error or cut short
+    stalls: int = 0  # held past the client's timeout ("timeout" faults)
 
 
 class KnobsMiddleware:
@@ -97,6 +98,7 @@ class KnobsMiddleware:
     async def _fault(self) -> Any:
         kind = self._draw(frozenset(FAULT_KINDS) - AFTER_THE_APP)
         if kind == "timeout":
+            self.knobs.stalls += 1
             await asyncio.sleep(self.knobs.timeout_s)
             return None
         if kind is not None:
@@ -137,10 +139,17 @@ def cut_short(send: Any, drop_connection: bool) -> Any:
     return cut
 
 
-def free_port(host: str = "127.0.0.1") -> int:
-    with socket.socket() as sock:
-        sock.bind((host, 0))
-        return int(sock.getsockname()[1])
+def bound_socket(host: str = "127.0.0.1", port: int = 0) -> socket.socket:
+    """A socket already bound (port 0: the OS picks a free one), handed to the server as it is.
+
+    Binding here and serving on this very socket leaves no moment in which
+    another process could take the port (asking for a free port, closing it
+    and binding it again later would).
+    """
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind((host, port))
+    return sock
 
 
 class SandboxServer:
@@ -149,7 +158,8 @@ class SandboxServer:
     def __init__(self, sandbox: Sandbox, host: str = "127.0.0.1", port: int = 0, knobs: Knobs | None = None) -> None:
         self.sandbox = sandbox
         self.host = host
-        self.port = port or free_port(host)
+        self._socket = bound_socket(host, port)
+        self.port = int(self._socket.getsockname()[1])
         self.knobs = knobs or Knobs()
         app = KnobsMiddleware(sandbox.app(), sandbox, self.knobs, rng_seed=sandbox.rng_seed)
         config = uvicorn.Config(app, host=self.host, port=self.port, log_level="warning", lifespan="off")
@@ -164,7 +174,7 @@ class SandboxServer:
         return self.sandbox.settings(self.base_url)
 
     def start(self) -> SandboxServer:
-        self._thread = threading.Thread(target=self._server.run, name=f"sandbox-{self.port}", daemon=True)
+        self._thread = threading.Thread(target=self._run, name=f"sandbox-{self.port}", daemon=True)
         self._thread.start()
         deadline = time.monotonic() + 10
         while not self._server.started:
@@ -177,6 +187,7 @@ class SandboxServer:
         self._server.should_exit = True
         if self._thread is not None:
             self._thread.join(timeout=10)
+        self._socket.close()
 
     def serve_forever(self) -> None:
         """Serve until interrupted; call after `start()`, which returns once the port accepts connections.
@@ -193,6 +204,10 @@ class SandboxServer:
             pass
         finally:
             self.stop()
+
+    def _run(self) -> None:
+        """The server thread: uvicorn on the socket bound at construction (no window for another to take it)."""
+        self._server.run(sockets=[self._socket])
 
     def __enter__(self) -> SandboxServer:
         return self.start()

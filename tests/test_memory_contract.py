@@ -34,6 +34,9 @@ class TestMemoryConnector(ConnectorContract):
     changed_fields = {"name": "Ada King"}
     rejected_fields = {"created": "2020-01-01"}
 
+    def raw_tags(self, outside: StoreEditor, record_id: str) -> list[str]:
+        return list(outside.store.records[record_id].tags)
+
     @pytest.fixture
     def store_name(self) -> str:
         return f"contract-{uuid.uuid4().hex}"

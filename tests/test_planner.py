@@ -34,14 +34,15 @@ def mapper(*extra: FieldMapping) -> Mapper:
     return Mapper(build_entries(entries, Direction.TWO_WAY, {}), {"left": MEMORY_FIELDS, "right": MEMORY_FIELDS})
 
 
-def rec(record_id: str, minutes: int = 0, **fields: Any) -> Record:
+def rec(record_id: str, minutes: int | None = 0, **fields: Any) -> Record:
+    """A record changed `minutes` after T0 (None: its app cannot tell when it changed)."""
     deleted = fields.pop("deleted", False)
     tags = frozenset(fields.pop("tags", ()))
     unsubscribed = fields.pop("unsubscribed", False)
     return Record(
         record_id,
         fields,
-        updated=T0 + timedelta(minutes=minutes),
+        updated=None if minutes is None else T0 + timedelta(minutes=minutes),
         deleted=deleted,
         tags=tags,
         unsubscribed=unsubscribed,
@@ -176,6 +177,38 @@ def test_conflict_rule_chooses_the_winner_and_keeps_the_loser(conflict: str, win
     [found] = result.of(Conflict)
     assert found.value == winner_value
     assert found.losing_value == ({"Left", "Right"} - {winner_value}).pop()
+
+
+@pytest.mark.parametrize(
+    ("left_minutes", "right_minutes", "winner", "rule"),
+    [
+        pytest.param(9, 5, "left", "newest change wins", id="left changed last: left wins"),
+        pytest.param(5, 9, "right", "newest change wins", id="right changed last: right wins"),
+        pytest.param(7, 7, "left", "both changed at the same time: left wins", id="same time: the tie-break"),
+        pytest.param(
+            None, 9, "left", "the left side cannot tell when it changed: left wins", id="left untimed: the tie-break"
+        ),
+        pytest.param(
+            9, None, "left", "the right side cannot tell when it changed: left wins", id="right untimed: the tie-break"
+        ),
+        pytest.param(None, None, "left", "the left and right side cannot tell", id="both untimed: the tie-break"),
+    ],
+)
+def test_newest_change_wins_in_either_order_and_ties_go_to_the_documented_side(
+    left_minutes: int | None, right_minutes: int | None, winner: str, rule: str
+) -> None:
+    link = synced("L1", "R1", email="ada@example.com", name="Ada")
+    result = run_plan(
+        [rec("L1", left_minutes, email="ada@example.com", name="Left")],
+        [rec("R1", right_minutes, email="ada@example.com", name="Right")],
+        [link],
+        conflict="newest",
+    )
+    [found] = result.of(Conflict)
+    assert (found.winner, found.value) == (winner, winner.title())
+    assert rule in found.rule, "the plan says which rule chose the winner"
+    loser = "right" if winner == "left" else "left"
+    assert writes(result) == [("update", loser, link.id_of(loser), {"name": winner.title()})]
 
 
 @pytest.mark.parametrize(

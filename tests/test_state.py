@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
-from sqlalchemy import inspect
+from sqlalchemy import event, inspect
+from sqlalchemy.engine import Engine
 
 from engine.planner.model import Base, Link
 from engine.records import Record
@@ -27,11 +31,34 @@ def test_migrations_create_every_table(store: StateStore) -> None:
     } <= tables
 
 
+@contextmanager
+def schema_changes() -> Iterator[list[str]]:
+    """The DDL statements (and alembic version writes) any engine sends while the block runs."""
+    seen: list[str] = []
+
+    def record(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        words = statement.lstrip().split(None, 3)
+        if (words and words[0].upper() in ("CREATE", "ALTER", "DROP")) or ("alembic_version" in statement and (
+            words[0].upper() in ("INSERT", "UPDATE")
+        )):
+            seen.append(statement)
+
+    event.listen(Engine, "before_cursor_execute", record)
+    try:
+        yield seen
+    finally:
+        event.remove(Engine, "before_cursor_execute", record)
+
+
 def test_opening_twice_migrates_once(state_url: str) -> None:
-    StateStore(state_url).close()
-    again = StateStore(state_url)
-    assert again.links("x") == []
-    again.close()
+    with schema_changes() as first:
+        StateStore(state_url).close()
+    assert any("CREATE TABLE" in statement.upper() for statement in first), "the first open creates the tables"
+    with schema_changes() as second:
+        again = StateStore(state_url)
+        assert again.links("x") == []
+        again.close()
+    assert second == [], "opening a migrated store changes no schema"
 
 
 def test_links_keep_their_base_and_replace_by_either_id(store: StateStore) -> None:

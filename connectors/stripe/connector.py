@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import asyncio
 import builtins
+import dataclasses
 from collections.abc import AsyncIterator, Mapping, Sequence
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, ClassVar, cast
 
 import stripe
@@ -18,6 +20,7 @@ from pydantic import BaseModel
 from engine.connector import (
     Capabilities,
     ChangeFeed,
+    ChangeTimes,
     Connector,
     ConnectorContext,
     ConnectorSettings,
@@ -29,7 +32,7 @@ from engine.records import Page, Record, WriteRequest, WriteResult
 
 from . import webhooks
 from .client import EngineHTTPXClient, build_client, build_transport
-from .events import CursorExpired, EventsCursor, changes_since, latest_cursor
+from .events import Changes, CursorExpired, EventsCursor, changes_since, latest_cursor
 from .fields import (
     MAX_METADATA_VALUE_LENGTH,
     STRIPE_SCHEMA,
@@ -63,6 +66,7 @@ class StripeConnector(Connector):
         batch_size=1,
         rate_limit=RateLimit(requests=TEST_KEY_REQUESTS_PER_SECOND, max_concurrency=8),
         change_feed=ChangeFeed.EVENTS,
+        change_times=ChangeTimes.CHANGE_FEED,
         idempotency=True,
         deletion_signal=True,
         unsubscribe_signal=False,
@@ -97,7 +101,7 @@ class StripeConnector(Connector):
             except CursorExpired as expired:
                 note = str(expired)
             else:
-                async for page in self._changed_pages(changes.ids, changes.deleted, changes.cursor):
+                async for page in self._changed_pages(changes):
                     yield page
                 return
         async for page in self._full_listing(note):
@@ -135,16 +139,20 @@ class StripeConnector(Connector):
             return self._record(customer, None)
         return self._record(customer, await self.subscriptions.of(customer, canceled))
 
-    async def _changed_pages(
-        self, ids: builtins.list[str], deleted: set[str], cursor: EventsCursor | None
-    ) -> AsyncIterator[Page]:
-        """The current state of every customer the events named; deleted ones flagged without a fetch."""
+    async def _changed_pages(self, changes: Changes) -> AsyncIterator[Page]:
+        """The current state of every customer the events named; deleted ones flagged without a fetch.
+
+        Each record carries the time of the newest event naming it as `updated`
+        (records from a full listing carry none: Stripe keeps no modification time).
+        """
+        ids, cursor = changes.ids, changes.cursor
         chunks = [ids[start : start + PAGE_SIZE] for start in range(0, len(ids), PAGE_SIZE)] or [[]]
         for number, chunk in enumerate(chunks):
-            fetched = await asyncio.gather(*(self._current(cid, cid in deleted) for cid in chunk))
+            fetched = await asyncio.gather(*(self._current(cid, cid in changes.deleted) for cid in chunk))
             last = number == len(chunks) - 1
             final_cursor = cursor.to_json() if last and cursor else None
-            yield Page(records=[r for r in fetched if r is not None], cursor=final_cursor, last=last)
+            records = [_timed(r, changes.changed_at.get(r.id)) for r in fetched if r is not None]
+            yield Page(records=records, cursor=final_cursor, last=last)
 
     async def _current(self, customer_id: str, deleted: bool) -> Record | None:
         if deleted:
@@ -245,6 +253,12 @@ class StripeConnector(Connector):
         from .sandbox import StripeSandbox
 
         return StripeSandbox
+
+
+def _timed(record: Record, changed_at: int | None) -> Record:
+    if changed_at is None:
+        return record
+    return dataclasses.replace(record, updated=datetime.fromtimestamp(changed_at, UTC))
 
 
 def _checked_tag(tag: str) -> str:

@@ -65,11 +65,16 @@ class EventsCursor:
 
 @dataclass
 class Changes:
-    """Customers named by events since the cursor, in order, and which of them were deleted."""
+    """Customers named by events since the cursor, in order, which of them were deleted, and when each changed.
+
+    A customer object has no modification time; the `created` of the newest
+    event naming it is the only record of when it last changed.
+    """
 
     ids: list[str] = field(default_factory=list)
     deleted: set[str] = field(default_factory=set)
     cursor: EventsCursor | None = None
+    changed_at: dict[str, int] = field(default_factory=dict)
 
     def add(self, event: dict[str, Any]) -> None:
         obj = (event.get("data") or {}).get("object") or {}
@@ -81,6 +86,8 @@ class Changes:
             return
         if customer not in self.ids:
             self.ids.append(str(customer))
+        if isinstance(event.get("created"), int):
+            self.changed_at[str(customer)] = max(self.changed_at.get(str(customer), 0), event["created"])
         if kind == "customer.deleted":
             self.deleted.add(str(customer))
 

@@ -6,7 +6,6 @@ from typing import Any
 
 from engine.config.models import Direction
 from engine.planner.actions import ActionPlanner
-from engine.planner.base import EPOCH
 from engine.planner.model import (
     SIDES,
     Base,
@@ -19,6 +18,8 @@ from engine.planner.model import (
     other,
 )
 from engine.records import Record
+
+TIE_BREAK: Side = "left"  # `conflict: newest` with equal or unknown change times (docs/rules.md)
 
 
 class MergePlanner(ActionPlanner):
@@ -98,24 +99,34 @@ class MergePlanner(ActionPlanner):
             return None  # neither side changed: a settled difference (a one-way field, a failed-then-fixed value)
         if not (can["left"] or can["right"]):
             return None
+        rule = self._rule_text()
         if not can["left"]:
             choice: Side = "left"
         elif not can["right"]:
             choice = "right"
         else:
-            choice = self._policy(records)
+            choice, rule = self._policy(records)
         loser = rv if choice == "left" else lv
-        self.emit(
-            Conflict(link.left_id, link.right_id, key, choice, lv if choice == "left" else rv, loser, self._rule_text())
-        )
+        self.emit(Conflict(link.left_id, link.right_id, key, choice, lv if choice == "left" else rv, loser, rule))
         return choice
 
-    def _policy(self, records: dict[str, Record]) -> Side:
+    def _policy(self, records: dict[str, Record]) -> tuple[Side, str]:
+        """The winner of a two-way conflict and the rule that chose it, as the plan prints it.
+
+        `newest` compares the change times the connectors read. A tie, or a side
+        that cannot tell when its record changed (no time), goes to the documented
+        tie-break: the left side wins, and the plan says why.
+        """
         if self.d.conflict in ("left", "right"):
-            return "left" if self.d.conflict == "left" else "right"
-        left_time = records["left"].updated or EPOCH
-        right_time = records["right"].updated or EPOCH
-        return "right" if right_time > left_time else "left"
+            fixed: Side = "left" if self.d.conflict == "left" else "right"
+            return fixed, f"{fixed} side wins"
+        left_time, right_time = records["left"].updated, records["right"].updated
+        if left_time is None or right_time is None:
+            unknown = " and ".join(side for side in SIDES if records[side].updated is None)
+            return TIE_BREAK, f"newest change wins; the {unknown} side cannot tell when it changed: {TIE_BREAK} wins"
+        if left_time == right_time:
+            return TIE_BREAK, f"newest change wins; both changed at the same time: {TIE_BREAK} wins"
+        return ("right" if right_time > left_time else "left"), "newest change wins"
 
     def _rule_text(self) -> str:
         if self.d.direction is not Direction.TWO_WAY:

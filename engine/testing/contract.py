@@ -8,7 +8,9 @@ Provide two fixtures and three class attributes:
   `delete_record(id)` that changes the app as a user would (a Sandbox has these);
 - `sample_fields`, `changed_fields`: writable flat fields for a create and for an update;
 - `email_field`: the connector's email field (a unique address is added to every create);
-- `rejected_fields`: fields the app refuses for one record (or None when nothing is refused).
+- `rejected_fields`: fields the app refuses for one record (or None when nothing is refused);
+- `raw_tags(outside, record_id)`: the tags as the app itself stores them, duplicates kept
+  (a Notes line, label memberships, a metadata key), so tagging twice is seen to store one.
 
 Every test drives the connector's real code; nothing of the connector is replaced.
 """
@@ -227,9 +229,14 @@ class ConnectorContract:
 
         self.go(connector_factory, body)
 
-    def test_tags_are_idempotent_and_read_back(self, connector_factory: Callable[[], Connector]) -> None:
+    def raw_tags(self, outside: Any, record_id: str) -> list[str]:
+        """The record's tags as the app stores them, one entry per stored copy; override for your app."""
+        raise NotImplementedError(f"{type(self).__name__} must say how its app stores tags (raw_tags)")
+
+    def test_tags_are_idempotent_and_read_back(self, connector_factory: Callable[[], Connector], outside: Any) -> None:
         if not type(connector_factory()).capabilities.tags:
             pytest.skip("this app has no tags")
+        raw: dict[str, list[str]] = {}
 
         async def body(connector: Connector) -> None:
             [created] = await connector.upsert(
@@ -238,14 +245,18 @@ class ConnectorContract:
             assert created.id is not None
             await connector.tag(created.id, "pairsync Trash")
             await connector.tag(created.id, "pairsync Trash")
+            raw["tagged"] = self.raw_tags(outside, created.id)
             tagged = await connector.get(created.id)
             assert tagged is not None and "pairsync Trash" in tagged.tags
             await connector.untag(created.id, "pairsync Trash")
             await connector.untag(created.id, "pairsync Trash")
+            raw["untagged"] = self.raw_tags(outside, created.id)
             untagged = await connector.get(created.id)
             assert untagged is not None and "pairsync Trash" not in untagged.tags
 
         self.go(connector_factory, body)
+        assert raw["tagged"].count("pairsync Trash") == 1, f"the app stores the tag once: {raw['tagged']}"
+        assert "pairsync Trash" not in raw["untagged"], f"the app no longer stores the tag: {raw['untagged']}"
 
     def settle(self) -> None:
         """Wait until changes show in the change feed (override for feeds keyed by time)."""

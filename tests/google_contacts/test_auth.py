@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
-import time
 from collections.abc import Callable
 
+import httpx
 import pytest
 from pydantic import SecretStr
 
 from connectors.google_contacts import GoogleContactsConnector, GoogleContactsSettings
-from connectors.google_contacts.auth import REFRESH_TOKEN_KEY, AuthError
+from connectors.google_contacts.auth import MAX_SKEW_SECONDS, REFRESH_TOKEN_KEY, AuthError, RefreshTokenAuth
 from connectors.google_contacts.sandbox import GoogleContactsSandbox
 from engine.connector import ConnectorContext
 from engine.records import WriteRequest
@@ -20,10 +21,9 @@ from .conftest import drive
 Make = Callable[..., GoogleContactsConnector]
 
 
-def read_twice(connector: GoogleContactsConnector, pause: float = 0.0) -> None:
+def read_twice(connector: GoogleContactsConnector) -> None:
     async def body(c: GoogleContactsConnector) -> None:
         await c.get("people/c404")
-        time.sleep(pause)
         await c.get("people/c404")
 
     drive(connector, body)
@@ -34,10 +34,31 @@ def test_one_access_token_serves_many_requests(sandbox: GoogleContactsSandbox, m
     assert (sandbox.oauth.grants, sandbox.state.unauthorized) == (1, 0)
 
 
-def test_token_is_refreshed_before_it_expires(sandbox: GoogleContactsSandbox, make_connector: Make) -> None:
-    sandbox.oauth.token_lifetime = 0.4  # refreshed when less than half its life is left
-    read_twice(make_connector(), pause=0.25)
-    assert (sandbox.oauth.grants, sandbox.state.unauthorized) == (2, 0)
+def test_token_is_refreshed_before_it_expires(sandbox: GoogleContactsSandbox, settings: GoogleContactsSettings) -> None:
+    """The auth's own clock is moved, not waited for: refreshed once less than the skew is left, never late."""
+    now = [1000.0]
+
+    async def body() -> list[tuple[int, int]]:
+        async with httpx.AsyncClient() as token_client:
+            auth = RefreshTokenAuth(
+                token_client,
+                settings.token_url,
+                settings.client_id,
+                settings.client_secret.get_secret_value(),
+                settings.refresh_token.get_secret_value(),
+                ConnectorContext("test"),
+                clock=lambda: now[0],
+            )
+            seen = []
+            async with httpx.AsyncClient(base_url=settings.api_url, auth=auth) as api:
+                for advance in (0.0, sandbox.oauth.token_lifetime - MAX_SKEW_SECONDS - 1, 2.0):
+                    now[0] += advance
+                    await api.get("/v1/people/c404", params={"personFields": "names"})
+                    seen.append((sandbox.oauth.grants, sandbox.state.unauthorized))
+            return seen
+
+    seen = asyncio.run(body())
+    assert seen == [(1, 0), (1, 0), (2, 0)], "one token until the skew before its expiry, then a new one, no 401"
 
 
 def test_a_401_refreshes_once_and_repeats_the_request(sandbox: GoogleContactsSandbox, make_connector: Make) -> None:

@@ -26,5 +26,18 @@ class TestGoogleContactsContract(ConnectorContract):
     def outside(self, sandbox: GoogleContactsSandbox) -> GoogleContactsSandbox:
         return sandbox
 
+    def raw_tags(self, outside: GoogleContactsSandbox, record_id: str) -> list[str]:
+        """The names of the user labels in the contact's `memberships`, as the People API renders them."""
+        with outside.store.lock:
+            contact = outside.store.live(record_id)
+            rendered = outside.store.render(contact, {"memberships"})
+            groups = outside.store.groups
+            names = []
+            for membership in rendered.get("memberships", []):
+                resource = membership["contactGroupMembership"]["contactGroupResourceName"]
+                if groups[resource].group_type == "USER_CONTACT_GROUP":
+                    names.append(groups[resource].name)
+        return names
+
     def missing_id(self) -> str:
         return "people/c404"

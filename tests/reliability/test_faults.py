@@ -57,6 +57,8 @@ def test_faulty_apis_lose_nothing(tmp_path: Path, faults: dict[str, float]) -> N
                 break
         assert statuses[-1] == "ok", f"never completed under faults: {statuses}"
         rejected = sum(server.knobs.rejected for server in pair.servers.values())
+        stalls = sum(server.knobs.stalls for server in pair.servers.values())
+        assert stalls > 0 or "timeout" not in faults, "no request was stalled past the client's timeout"
         assert rejected > 0 or set(faults) == {"timeout"}, "no fault was injected"
         for server in pair.servers.values():
             server.knobs.faults = {}

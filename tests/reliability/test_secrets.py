@@ -30,9 +30,15 @@ def test_a_run_with_failures_prints_and_stores_no_secret(tmp_path: Path) -> None
         for server in pair.servers.values():
             server.knobs.faults = {"500": 0.2}
         config = pair.write_config()
-        outputs = [run_cli(pair, config)[2], run_cli(pair, config, "--full")[2]]
+        runs = [run_cli(pair, config), run_cli(pair, config, "--full")]
+        for code, summary, output in runs:
+            assert code == 1 and summary is not None and summary["failed"], f"the run had no failure: {output}"
+        with sqlite3.connect(config.parent / ".pairsync" / "state.db") as db:
+            failed = db.execute("SELECT count(*) FROM run_events WHERE kind = 'failed'").fetchone()[0]
+        assert failed > 0, "the failures (and their error texts) are in the run history the check reads"
+        history = history_text(config)
         secrets = pair.secrets()
-        assert leaked(secrets, *outputs, history_text(config)) == []
+        assert leaked(secrets, *(output for _code, _summary, output in runs), history) == []
 
 
 @pytest.mark.parametrize("wrong", ["BENCH_STRIPE_KEY", "BENCH_GOOGLE_SECRET", "BENCH_GOOGLE_REFRESH"])

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import os
+import re
 import signal
 import subprocess
+import sys
 import threading
 import time
 import uuid
@@ -18,12 +20,12 @@ import uvicorn
 import yaml
 
 from engine.config import load_config
-from engine.sandbox import free_port
+from engine.sandbox import bound_socket
 from engine.service import ServiceSettings, build_app
 from engine.testing.memory import MemoryStore
 
-ROOT = Path(__file__).resolve().parents[2]
-PAIRSYNC = str(ROOT / ".venv" / "bin" / "pairsync")
+PAIRSYNC = str(Path(sys.executable).parent / "pairsync")  # the venv running the tests, wherever it is
+LISTENING = re.compile(r"Uvicorn running on http://127\.0\.0\.1:(\d+)")
 FAST = ServiceSettings(shutdown_grace=5.0, webhook_debounce=0.2, config_watch=0.2)
 
 
@@ -61,11 +63,12 @@ class RunningService:
 
     def __init__(self, config: Path, settings: ServiceSettings = FAST) -> None:
         self.app, self.service = build_app(load_config(config), settings)
-        self.port = free_port()
+        self.socket = bound_socket()
+        self.port = int(self.socket.getsockname()[1])
         self.server = uvicorn.Server(
             uvicorn.Config(self.app, host="127.0.0.1", port=self.port, lifespan="on", log_level="warning")
         )
-        self.thread = threading.Thread(target=self.server.run, daemon=True)
+        self.thread = threading.Thread(target=self.server.run, kwargs={"sockets": [self.socket]}, daemon=True)
         token = settings.token
         self.http = httpx.Client(
             base_url=f"http://127.0.0.1:{self.port}",
@@ -83,6 +86,7 @@ class RunningService:
         self.http.close()
         self.server.should_exit = True
         self.thread.join(timeout=30)
+        self.socket.close()
 
     def runs(self, **params: Any) -> list[dict[str, Any]]:
         response = self.http.get("/runs", params=params)
@@ -127,24 +131,22 @@ class ServiceProcess:
     """`pairsync serve` as a child process, stopped with a real SIGTERM."""
 
     def __init__(self, config: Path, env: dict[str, str] | None = None) -> None:
-        self.port = free_port()
-        self.log = config.parent / f"serve-{self.port}.log"
-        self.process = subprocess.Popen(
-            [PAIRSYNC, "serve", str(config), "--port", str(self.port)],
+        self.log = config.parent / f"serve-{uuid.uuid4().hex[:8]}.log"
+        self.process = subprocess.Popen(  # port 0: the service binds a free port itself and logs which
+            [PAIRSYNC, "serve", str(config), "--port", "0"],
             env={**os.environ, "PAIRSYNC_WEBHOOK_DEBOUNCE": "0.2", "PAIRSYNC_CONFIG_WATCH": "0.5", **(env or {})},
             stdout=self.log.open("w"),
             stderr=subprocess.STDOUT,
         )
+        self.port = int(wait_for(self._listening, timeout=60, every=0.05))
         self.http = httpx.Client(base_url=f"http://127.0.0.1:{self.port}", timeout=30)
-        wait_for(self._healthy, timeout=30, every=0.1)
+        assert self.http.get("/healthz").status_code == 200
 
-    def _healthy(self) -> bool:
+    def _listening(self) -> str | None:
         if self.process.poll() is not None:
             pytest.fail(f"pairsync serve exited early:\n{self.log.read_text()}")
-        try:
-            return self.http.get("/healthz").status_code == 200
-        except httpx.TransportError:
-            return False
+        found = LISTENING.search(self.log.read_text())
+        return found.group(1) if found else None
 
     def terminate(self, timeout: float) -> tuple[int, float]:
         """SIGTERM; the exit code and the seconds it took to exit."""

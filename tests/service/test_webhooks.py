@@ -89,6 +89,20 @@ class StripeSetup:
         self.sandbox.update_record(self.ids[index], {"name": name})
         return stripe_event(self.ids[index])
 
+    def sentinel(self, runs_before: int) -> dict[str, Any]:
+        """A valid event for the last customer, and its finished run: the positive sign that what came before
+        has been handled. A wrongly accepted earlier event would have run before it or been coalesced into it.
+        """
+        body = self.rename(2, f"Sentinel {runs_before}")
+        assert self.post(body, stripe_signed(body, self.sandbox.webhook_secret)).status_code == 202
+        finished = wait_for(
+            lambda: sorted((r for r in webhook_runs(self.service) if r["status"] != "running"), key=lambda r: r["id"])[
+                runs_before:
+            ]
+        )
+        assert names(self.memory)["c2@example.com"] == f"Sentinel {runs_before}"
+        return finished[-1]
+
 
 @pytest.fixture
 def stripe(tmp_path: Path, stores, serve) -> Iterator[StripeSetup]:
@@ -127,8 +141,8 @@ def test_bad_stripe_signatures_get_400_and_change_nothing(stripe: StripeSetup, c
     rejected = stripe.post(body, headers(body, stripe.sandbox.webhook_secret))
     assert rejected.status_code == 400
     assert stripe.sandbox.webhook_secret not in rejected.text
-    time.sleep(0.5)  # longer than the debounce: a wrongly accepted event would have run by now
-    assert webhook_runs(stripe.service) == []
+    run = stripe.sentinel(runs_before=0)
+    assert len(webhook_runs(stripe.service)) == 1 and run["summary"]["updated"]["right"] == 1, "the sentinel alone"
     assert names(stripe.memory)["c0@example.com"] == "Customer 0"
     metrics = stripe.service.http.get("/metrics").text
     assert 'pairsync_webhook_events_total{account="stripe",result="rejected"} 1.0' in metrics
@@ -142,8 +156,10 @@ def test_replayed_and_redelivered_events_have_no_second_effect(stripe: StripeSet
     wait_for(lambda: [r for r in webhook_runs(stripe.service) if r["status"] != "running"])
     redelivered = stripe.post(body, stripe_signed(body, stripe.sandbox.webhook_secret))  # fresh signature
     assert redelivered.json() == {"status": "duplicate"}
-    time.sleep(0.5)
-    assert len(webhook_runs(stripe.service)) == 1
+    stripe.sandbox.update_record(stripe.ids[0], {"name": "Changed Since"})  # a second run of c0 would carry this
+    run = stripe.sentinel(runs_before=1)
+    assert len(webhook_runs(stripe.service)) == 2 and run["summary"]["updated"]["right"] == 1, "the sentinel alone"
+    assert names(stripe.memory)["c0@example.com"] == "Once"
 
 
 def test_a_burst_of_events_is_coalesced_into_one_targeted_run(stripe: StripeSetup) -> None:
@@ -152,9 +168,11 @@ def test_a_burst_of_events_is_coalesced_into_one_targeted_run(stripe: StripeSetu
         assert stripe.post(body, stripe_signed(body, stripe.sandbox.webhook_secret)).status_code == 202
     run = wait_for(lambda: [r for r in webhook_runs(stripe.service) if r["status"] != "running"])[0]
     assert run["summary"]["updated"]["right"] == 3
-    time.sleep(0.5)
-    assert len(webhook_runs(stripe.service)) == 1
     assert sorted(names(stripe.memory).values()) == ["Burst 0", "Burst 1", "Burst 2"]
+    stripe.sandbox.update_record(stripe.ids[0], {"name": "Changed Since"})  # a late extra run of c0 would carry this
+    sentinel = stripe.sentinel(runs_before=1)
+    assert len(webhook_runs(stripe.service)) == 2 and sentinel["summary"]["updated"]["right"] == 1
+    assert names(stripe.memory)["c0@example.com"] == "Burst 0"
 
 
 def test_a_disabled_connection_ignores_its_webhooks(stripe: StripeSetup) -> None:
@@ -162,8 +180,10 @@ def test_a_disabled_connection_ignores_its_webhooks(stripe: StripeSetup) -> None
     body = stripe.rename(0, "Ignored")
     answer = stripe.post(body, stripe_signed(body, stripe.sandbox.webhook_secret))
     assert answer.status_code == 200 and answer.json()["status"] == "ignored"
-    time.sleep(0.5)
-    assert webhook_runs(stripe.service) == []
+    stripe.service.http.post("/connections/billing/enable").raise_for_status()
+    run = stripe.sentinel(runs_before=0)
+    assert len(webhook_runs(stripe.service)) == 1 and run["summary"]["updated"]["right"] == 1, "the sentinel alone"
+    assert names(stripe.memory)["c0@example.com"] == "Customer 0"
 
 
 @pytest.fixture

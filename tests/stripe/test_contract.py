@@ -7,6 +7,7 @@ from collections.abc import Callable
 import pytest
 
 from connectors.stripe import StripeConnector
+from connectors.stripe.fields import TAGS_KEY
 from connectors.stripe.sandbox import StripeSandbox
 from engine.testing.contract import ConnectorContract
 
@@ -23,6 +24,12 @@ class TestStripeContract(ConnectorContract):
     @pytest.fixture
     def outside(self, sandbox: StripeSandbox) -> StripeSandbox:
         return sandbox
+
+    def raw_tags(self, outside: StripeSandbox, record_id: str) -> list[str]:
+        """The comma-separated metadata value the connector keeps its tags in, as Stripe stores it."""
+        with outside.store.lock:
+            value = (outside.store.objects[record_id].get("metadata") or {}).get(TAGS_KEY, "")
+        return [tag for tag in str(value).split(",") if tag]
 
     def missing_id(self) -> str:
         return "cus_doesnotexist0000"
