@@ -151,6 +151,12 @@ class Connector(ABC):
     capabilities: ClassVar[Capabilities] = Capabilities()
     settings_model: ClassVar[type[ConnectorSettings]] = ConnectorSettings
     match_field: ClassVar[str] = "email"
+    origin_field: ClassVar[str | None] = None
+    """The flat field where the app keeps pairsync's origin stamp (the id of the record a create was made
+    from). It must round-trip: written on create, returned by `get` and `list`. With it the engine
+    recognises its own creates after a lost answer, a killed run or a lost state store, even for records
+    without a match value. None when the app can keep no stamp: then records without a match value are
+    created in this app only when the connection opts in (`match.create_without_key: true`)."""
     connection_options: ClassVar[type[BaseModel] | None] = None
 
     def __init__(self, settings: ConnectorSettings, context: ConnectorContext) -> None:
@@ -261,5 +267,8 @@ def check_connector_class(cls: type[Connector]) -> None:
     for attr in ("name", "schema"):
         if not hasattr(cls, attr):
             raise TypeError(f"connector class {cls.__qualname__} does not set `{attr}`")
+    origin = getattr(cls, "origin_field", None)
+    if origin is not None and not cls.schema.writable(origin):
+        raise TypeError(f"connector {cls.name}: origin_field {origin!r} must be a writable field of its schema")
     if not _NAME.match(cls.name):
         raise TypeError(f"connector name {cls.name!r} must be lower-case letters, digits and underscores")

@@ -162,6 +162,8 @@ class Session:
             modes={side: c.mode_for(side) for side in SIDES},
             match_fields=match_fields(c, self.prepared.accounts),
             on_duplicate=c.match.on_duplicate,
+            origin_fields={side: type(self.connectors[side]).origin_field for side in SIDES},
+            create_without_key=c.match.create_without_key,
             complete={side: reads[side].complete for side in SIDES},
             filters=self.prepared.filters,
             actions={"left": c.then.left, "right": c.then.right},

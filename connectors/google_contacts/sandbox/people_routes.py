@@ -31,9 +31,10 @@ def check_person(person: Any, where: str = "person") -> Json:
         for index, item in enumerate(person.get(group) or []):
             if not str(item.get("value") or "").strip():
                 raise ApiError(400, f"Invalid {where}.{group}[{index}].value: a value is required.")
-    for index, item in enumerate(person.get("userDefined") or []):
-        if not item.get("key") or not item.get("value"):
-            raise ApiError(400, f"Invalid {where}.userDefined[{index}]: key and value are both required.")
+    for group in ("userDefined", "clientData"):
+        for index, item in enumerate(person.get(group) or []):
+            if not item.get("key") or not item.get("value"):
+                raise ApiError(400, f"Invalid {where}.{group}[{index}]: key and value are both required.")
     return person
 
 

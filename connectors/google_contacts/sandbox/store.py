@@ -20,7 +20,7 @@ import phonenumbers
 from connectors.google_contacts.sandbox.errors import ApiError, etag_mismatch
 
 Json = dict[str, Any]
-WRITABLE = ("names", "emailAddresses", "phoneNumbers", "organizations", "userDefined")
+WRITABLE = ("names", "emailAddresses", "phoneNumbers", "organizations", "userDefined", "clientData")
 MY_CONTACTS = "contactGroups/myContacts"
 SYSTEM_GROUPS = {"myContacts": "My Contacts", "starred": "Starred", "friends": "Friends", "family": "Family"}
 
