@@ -22,7 +22,7 @@ from engine.planner.plan import PlanInput, plan
 from engine.plugins import Registry, registry
 from engine.records import Record
 from engine.secrets import REDACTOR
-from engine.state.store import StateStore, process_holder
+from engine.state.store import StateStore
 
 Progress = Callable[[int], None]
 Reader = Callable[["Session", Side], Awaitable["SideRead"]]
@@ -209,16 +209,13 @@ async def run_connection(
     progress: Progress | None = None,
     reader: Reader | None = None,
 ) -> Report:
-    holder = process_holder()
-    lock = f"run:{connection.name}"
-    if not store.acquire(lock, holder):
+    held = store.hold(f"run:{connection.name}")
+    if held is None:
         return Report(
             connection.name, "busy", Plan(connection.name), error="another run of this connection is in progress"
         )
-    try:
-        return await _run_locked(loaded, connection, store, full, force, trigger, progress, reader)
-    finally:
-        store.release(lock, holder)
+    with held:  # renewed while the run lasts; every write batch checks it first
+        return await _run_locked(loaded, connection, store, full, force, trigger, progress, reader, held.check)
 
 
 async def _run_locked(
@@ -230,6 +227,7 @@ async def _run_locked(
     trigger: str,
     progress: Progress | None,
     reader: Reader | None = None,
+    guard: Callable[[], None] | None = None,
 ) -> Report:
     name = connection.name
     run_id = store.start_run(name, trigger)
@@ -241,7 +239,7 @@ async def _run_locked(
         if result.blocked:
             report.status = "blocked"
         else:
-            executor = Executor(store, name, run_id, session.connectors, session.prepared.mapper, progress)
+            executor = Executor(store, name, run_id, session.connectors, session.prepared.mapper, progress, guard)
             report.outcome = await executor.execute(result)
             _remember(store, session, reads, report.outcome)
             report.status = "failed" if report.outcome.failed else "ok"
