@@ -11,6 +11,7 @@ import builtins
 import re
 from abc import ABC, abstractmethod
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from contextlib import AbstractAsyncContextManager, nullcontext
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any, ClassVar
@@ -104,6 +105,9 @@ class ConnectorSettings(BaseModel):
     base_url: str | None = None
 
 
+Exclusive = Callable[[str], AbstractAsyncContextManager[Any]]
+
+
 class ConnectorContext:
     """What the engine lends a connector: request counting and a place for rotating credentials."""
 
@@ -112,12 +116,19 @@ class ConnectorContext:
         account: str,
         load_credential: Callable[[str], str | None] | None = None,
         save_credential: Callable[[str, str], None] | None = None,
+        exclusive: Exclusive | None = None,
     ) -> None:
         self.account = account
         self.requests = 0
         self.rate_limit_waits = 0
         self._load = load_credential or (lambda _key: None)
         self._save = save_credential or (lambda _key, _value: None)
+        self._exclusive: Exclusive = exclusive or (lambda _key: nullcontext())
+
+    def exclusive(self, key: str) -> AbstractAsyncContextManager[Any]:
+        """Hold this account's credential `key` alone, across every process sharing the state store, while
+        a rotating credential is refreshed (`async with context.exclusive("refresh_token"): ...`)."""
+        return self._exclusive(key)
 
     def count_request(self) -> None:
         self.requests += 1

@@ -103,6 +103,7 @@ class Session:
             account,
             lambda key: self.store.credential(account, key),
             lambda key, value: self.store.save_credential(account, key, value),
+            lambda key: self.store.exclusive(f"credential:{account}:{key}"),
         )
 
     def requests(self) -> dict[str, int]:

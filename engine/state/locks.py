@@ -13,17 +13,23 @@ The API, for anyone building on it (the service, scale-out workers):
 - `store.acquire(name, holder, ttl)` / `store.release(name, holder)`: take or free a lock once;
 - `store.renew(name, holder, ttl)`: push the expiry on; False when the lock is no longer ours;
 - `store.hold(name)`: a `HeldLock` (or None when a live holder has it); use it as a context manager,
-  call `check()` before each write, which raises `LockLost` once another holder has it.
+  call `check()` before each write, which raises `LockLost` once another holder has it;
+- `async with store.exclusive(name)`: a short critical section across processes (a token refresh),
+  waiting while a live holder has it.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 import re
 import socket
 import threading
+import time
 import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import datetime, timedelta
 from types import TracebackType
 
@@ -91,6 +97,20 @@ class LockStore(Database):
         if not self.acquire(name, holder, ttl):
             return None
         return HeldLock(self, name, holder, ttl)
+
+    @asynccontextmanager
+    async def exclusive(self, name: str, wait_seconds: float = 120.0) -> AsyncIterator[None]:
+        """Hold `name` alone for a short critical section, waiting while a live holder has it."""
+        holder = process_holder()
+        deadline = time.monotonic() + wait_seconds
+        while not self.acquire(name, holder):
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"waited {wait_seconds:g}s for {name!r}, held by another process")
+            await asyncio.sleep(0.05)
+        try:
+            yield
+        finally:
+            self.release(name, holder)
 
 
 class HeldLock:
