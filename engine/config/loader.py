@@ -9,6 +9,7 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
+from engine.config.bounds import TooLarge, check_bounds
 from engine.config.errors import ConfigError, Problem, ProblemList, suggest
 from engine.config.loaded import AccountSetup, LoadedConfig
 from engine.config.locations import Locations, Path, locate
@@ -26,6 +27,7 @@ def load_config(
     path = FilePath(path)
     text = _read(path)
     try:
+        check_bounds(text)
         locations = locate(text)
         data = yaml.safe_load(text)
     except yaml.YAMLError as error:
@@ -33,6 +35,8 @@ def load_config(
         line = mark.line + 1 if mark is not None else None
         reason = getattr(error, "problem", None) or str(error)
         raise ConfigError([Problem(str(path), line, "", f"not valid YAML: {reason}")]) from None
+    except TooLarge as error:
+        raise ConfigError([Problem(str(path), error.line, "", str(error))]) from None
     problems = ProblemList(str(path), locations)
     for dup_path, _line in locations.duplicates:
         problems.add(dup_path, "this key appears twice in the same block; keep one")

@@ -37,6 +37,7 @@ class ServiceSettings:
     config_watch: float = 2.0
     delivery_memory_hours: float = 72.0
     max_webhook_bytes: int = 1_000_000
+    body_timeout: float = 10.0  # a request body that has not arrived whole by then is answered 408
 
     @classmethod
     def from_env(cls, host: str, environ: Mapping[str, str] | None = None) -> ServiceSettings:
@@ -54,6 +55,7 @@ class ServiceSettings:
             shutdown_grace=_seconds(env, "PAIRSYNC_SHUTDOWN_GRACE", cls.shutdown_grace),
             webhook_debounce=_seconds(env, "PAIRSYNC_WEBHOOK_DEBOUNCE", cls.webhook_debounce),
             config_watch=_seconds(env, "PAIRSYNC_CONFIG_WATCH", cls.config_watch),
+            body_timeout=_seconds(env, "PAIRSYNC_BODY_TIMEOUT", cls.body_timeout),
         )
 
 

@@ -14,9 +14,11 @@ from alembic.config import Config as AlembicConfig
 from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
+from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.pool import StaticPool
 
 from engine.secrets import REDACTOR
+from engine.state.problems import explain
 
 
 def normalise_url(url: str) -> str:
@@ -83,8 +85,14 @@ class Database:
 
     @contextmanager
     def _tx(self) -> Iterator[Connection]:
-        with self.engine.begin() as connection:
-            yield connection
+        """One transaction; a damaged, read-only or full database becomes StateUnusable (no SQL in it)."""
+        try:
+            with self.engine.begin() as connection:
+                yield connection
+        except IntegrityError:
+            raise  # the store's own business (a lock already taken)
+        except DBAPIError as error:
+            raise explain(error, self.url) or error from None
 
     def close(self) -> None:
         self.engine.dispose()
