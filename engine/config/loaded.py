@@ -30,6 +30,7 @@ class LoadedConfig:
     config: Config
     accounts: dict[str, AccountSetup]
     options: dict[str, dict[str, BaseModel | None]] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
 
     def side(self, connection: Connection, side: str) -> AccountSetup:
         return self.accounts[connection.left if side == "left" else connection.right]

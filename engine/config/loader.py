@@ -14,6 +14,7 @@ from engine.config.errors import ConfigError, Problem, ProblemList, suggest
 from engine.config.loaded import AccountSetup, LoadedConfig
 from engine.config.locations import Locations, Path, locate
 from engine.config.models import Config, Connection
+from engine.config.secrets import inline_secrets
 from engine.plugins import Registry, registry
 from engine.secrets import UnsetVariable, expand
 
@@ -44,9 +45,12 @@ def load_config(
         empty = "the file is empty; " if data is None else ""
         problems.add((), f"{empty}expected a mapping with `accounts` and `connections`")
         problems.raise_if_any()
-    data = _expand(data, (), problems, environ)
+    referenced: set[Path] = set()
+    data = _expand(data, (), problems, environ, referenced=referenced)
     problems.raise_if_any()
-    return _validate(path, data, locations, problems, plugins or registry())
+    loaded = _validate(path, data, locations, problems, plugins or registry())
+    loaded.warnings.extend(inline_secrets(loaded, locations, referenced))
+    return loaded
 
 
 def _read(path: FilePath) -> str:
@@ -65,6 +69,7 @@ def _expand(
     problems: ProblemList,
     environ: Mapping[str, str] | None,
     outer: frozenset[int] = frozenset(),
+    referenced: set[Path] | None = None,
 ) -> Any:
     """Expand `${VAR}` in every string; a YAML alias that contains itself is an error, not endless recursion."""
     if isinstance(value, dict | list) and id(value) in outer:
@@ -72,10 +77,12 @@ def _expand(
         return None
     inner = outer | {id(value)}
     if isinstance(value, dict):
-        return {k: _expand(v, (*path, k), problems, environ, inner) for k, v in value.items()}
+        return {k: _expand(v, (*path, k), problems, environ, inner, referenced) for k, v in value.items()}
     if isinstance(value, list):
-        return [_expand(v, (*path, i), problems, environ, inner) for i, v in enumerate(value)]
+        return [_expand(v, (*path, i), problems, environ, inner, referenced) for i, v in enumerate(value)]
     if isinstance(value, str):
+        if referenced is not None and "${" in value:
+            referenced.add(path)
         try:
             return expand(value, environ)
         except UnsetVariable as unset:
