@@ -37,6 +37,7 @@ class SideRead:
     cursor: Any = None
     complete: bool = False
     notes: list[str] = field(default_factory=list)
+    feed: bool = False  # read from the change feed: it holds every write made since the saved cursor
 
 
 @dataclass
@@ -116,7 +117,7 @@ class Session:
     async def read(self, side: Side, full: bool) -> SideRead:
         name = self.connection.name
         since = None if full else self.store.cursor(name, side)
-        read = SideRead(complete=True)
+        read = SideRead(complete=True, feed=True)
         last_seen = False
         async for page in self.connectors[side].list(since):
             for record in page.records:
@@ -165,6 +166,7 @@ class Session:
             on_duplicate=c.match.on_duplicate,
             origin_fields={side: type(self.connectors[side]).origin_field for side in SIDES},
             create_without_key=c.match.create_without_key,
+            feed={side: reads[side].feed for side in SIDES},
             complete={side: reads[side].complete for side in SIDES},
             filters=self.prepared.filters,
             actions={"left": c.then.left, "right": c.then.right},

@@ -36,6 +36,7 @@ class PlanInput:
     on_duplicate: str = "skip"
     origin_fields: Mapping[Side, str | None] = field(default_factory=lambda: {"left": None, "right": None})
     create_without_key: bool = False
+    feed: Mapping[Side, bool] = field(default_factory=lambda: {"left": True, "right": True})
     complete: Mapping[Side, bool] = field(default_factory=lambda: {"left": False, "right": False})
     filters: Mapping[Side, Filter] = field(default_factory=dict)
     actions: Mapping[Side, list[Action]] = field(default_factory=dict)

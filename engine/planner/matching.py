@@ -145,6 +145,10 @@ class MatchPlanner(LinkedPlanner):
         if stamp is None and not self.d.create_without_key and self._key_of(side, record) is None:
             self.emit(Skip(side, record.id, self._unstampable(side, target)))
             return
+        pending = self.d.pending.get((target, "create", record.id))
+        if pending is not None and not self.d.feed[target]:
+            self.emit(Skip(side, record.id, _MAY_HAVE_LANDED.format(target=target)))
+            return
         values = self.d.mapper.project(side, record)
         writable = {
             k: v for k, v in values.items() if v is not None and self.d.mapper.can_write(k, target, self.d.direction)
@@ -153,7 +157,7 @@ class MatchPlanner(LinkedPlanner):
         fields.update(self._set_fields(target))
         if stamp is not None:
             fields[stamp] = record.id
-        key = self.d.pending.get((target, "create", record.id)) or self.d.new_key()
+        key = pending or self.d.new_key()
         base = Base(left=dict(values) if side == "left" else {}, right=dict(values) if side == "right" else {})
         tags = tuple(a.add_tag for a in self.d.actions.get(target, []) if a.add_tag)
         self.claimed[side].add(record.id)
@@ -168,6 +172,12 @@ class MatchPlanner(LinkedPlanner):
             "whose answer is lost could not be recognised and would be made twice. Give the record a "
             f"{self.d.match_fields[side]}, or set match.create_without_key: true to create it anyway"
         )
+
+
+_MAY_HAVE_LANDED = (
+    "an earlier create of this record in the {target} app may have landed (its answer was lost) and this run "
+    "did not read the {target} change feed, where it would show; the next scheduled run links it or creates it"
+)
 
 
 def _age(record: Record) -> tuple[str, str]:

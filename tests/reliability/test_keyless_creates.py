@@ -183,3 +183,22 @@ def test_a_stamped_copy_is_linked_to_its_source_and_an_extra_copy_is_never_copie
     assert result.of(Create) == []
     assert [(op.link.left_id, op.link.right_id) for op in result.of(LinkOnly)] == [("L1", "R1")]
     assert [(op.side, op.record_id) for op in result.of(Skip)] == [("right", "R2")]
+
+
+@pytest.mark.parametrize(("feed", "planned"), [(True, "create again"), (False, "skip: it may have landed")])
+def test_a_create_of_unknown_outcome_is_made_again_only_after_reading_the_change_feed(
+    feed: bool, planned: str
+) -> None:
+    """A targeted (webhook) run reads only named records: it cannot see a copy whose answer was lost."""
+    pending = {("right", "create", "L1"): "k-lost"}
+    result = run_plan(
+        [rec("L1", name="Nomail")], [], origin_fields={"left": STAMP, "right": STAMP}, pending=pending,
+        feed={"left": True, "right": feed},
+    )
+    if planned == "create again":
+        [create] = result.of(Create)
+        assert create.key == "k-lost", "the journal key is reused"
+    else:
+        assert result.of(Create) == []
+        [skip] = result.of(Skip)
+        assert "may have landed" in skip.reason
