@@ -137,3 +137,34 @@ def fresh_schema(url: str, number: int) -> str:
         connection.execute(text(f"create schema {schema}"))
     admin.dispose()
     return f"{base}?options=-csearch_path%3D{schema}"
+
+
+HOLD_AND_BEAT = """
+import sys, time
+from datetime import timedelta
+from engine.state.store import StateStore
+held = StateStore(sys.argv[1]).hold("run:c", ttl=timedelta(milliseconds=8))  # renews every 2 ms
+held.__enter__()
+print("held", flush=True)
+time.sleep(600)
+"""
+
+
+def test_a_holder_killed_while_its_heartbeat_renews_is_replaced_at_once(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'state.db'}"
+    store = StateStore(url)
+    holder = subprocess.Popen([sys.executable, "-c", HOLD_AND_BEAT, url], stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
+        first = expires_at(store, "run:c")
+        deadline = time.monotonic() + 30
+        while expires_at(store, "run:c") == first and time.monotonic() < deadline:
+            time.sleep(0.001)
+        assert not store.acquire("run:c", f"{HOST}:{os.getpid()}:waiting"), "a live, renewing holder keeps it"
+    finally:
+        holder.kill()
+        holder.wait(timeout=30)
+    assert store.acquire("run:c", f"{HOST}:{os.getpid()}:next"), "its process is gone: taken at once"
+    with store.engine.begin() as tx:
+        assert tx.execute(text("PRAGMA integrity_check")).scalar_one() == "ok"
+    store.close()
