@@ -11,6 +11,7 @@ import builtins
 import re
 from abc import ABC, abstractmethod
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from contextlib import AbstractAsyncContextManager, nullcontext
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any, ClassVar
@@ -117,6 +118,9 @@ class ConnectorSettings(BaseModel):
     base_url: str | None = None
 
 
+Exclusive = Callable[[str], AbstractAsyncContextManager[Any]]
+
+
 class ConnectorContext:
     """What the engine lends a connector: request counting and a place for rotating credentials."""
 
@@ -125,12 +129,19 @@ class ConnectorContext:
         account: str,
         load_credential: Callable[[str], str | None] | None = None,
         save_credential: Callable[[str, str], None] | None = None,
+        exclusive: Exclusive | None = None,
     ) -> None:
         self.account = account
         self.requests = 0
         self.rate_limit_waits = 0
         self._load = load_credential or (lambda _key: None)
         self._save = save_credential or (lambda _key, _value: None)
+        self._exclusive: Exclusive = exclusive or (lambda _key: nullcontext())
+
+    def exclusive(self, key: str) -> AbstractAsyncContextManager[Any]:
+        """Hold this account's credential `key` alone, across every process sharing the state store, while
+        a rotating credential is refreshed (`async with context.exclusive("refresh_token"): ...`)."""
+        return self._exclusive(key)
 
     def count_request(self) -> None:
         self.requests += 1
@@ -164,6 +175,12 @@ class Connector(ABC):
     capabilities: ClassVar[Capabilities] = Capabilities()
     settings_model: ClassVar[type[ConnectorSettings]] = ConnectorSettings
     match_field: ClassVar[str] = "email"
+    origin_field: ClassVar[str | None] = None
+    """The flat field where the app keeps pairsync's origin stamp (the id of the record a create was made
+    from). It must round-trip: written on create, returned by `get` and `list`. With it the engine
+    recognises its own creates after a lost answer, a killed run or a lost state store, even for records
+    without a match value. None when the app can keep no stamp: then records without a match value are
+    created in this app only when the connection opts in (`match.create_without_key: true`)."""
     connection_options: ClassVar[type[BaseModel] | None] = None
 
     def __init__(self, settings: ConnectorSettings, context: ConnectorContext) -> None:
@@ -285,5 +302,8 @@ def check_connector_class(cls: type[Connector]) -> None:
     for attr in ("name", "schema"):
         if not hasattr(cls, attr):
             raise TypeError(f"connector class {cls.__qualname__} does not set `{attr}`")
+    origin = getattr(cls, "origin_field", None)
+    if origin is not None and not cls.schema.writable(origin):
+        raise TypeError(f"connector {cls.name}: origin_field {origin!r} must be a writable field of its schema")
     if not _NAME.match(cls.name):
         raise TypeError(f"connector name {cls.name!r} must be lower-case letters, digits and underscores")

@@ -18,6 +18,7 @@ from engine.mapping import Mapper
 from engine.planner.model import SIDES, Base, Conflict, Create, Link, LinkOnly, Plan, Side, Skip, Tag, Update, other
 from engine.records import Record, WriteRequest, WriteResult
 from engine.secrets import REDACTOR
+from engine.state.locks import LockLost
 from engine.state.store import StateStore
 
 T = TypeVar("T")
@@ -55,6 +56,7 @@ class Executor:
         connectors: dict[Side, Connector],
         mapper: Mapper,
         progress: Progress | None = None,
+        guard: Callable[[], None] | None = None,
     ) -> None:
         self.store = store
         self.connection = connection
@@ -63,6 +65,7 @@ class Executor:
         self.mapper = mapper
         self.outcome = Outcome()
         self.progress = progress or (lambda _n: None)
+        self.guard = guard or (lambda: None)  # raises LockLost once the run's lock is gone: no write after that
         self.unconfirmed: dict[tuple[str, str], set[str]] = {}
         self.uncertain: set[str] = set()
         self.gates = {
@@ -133,6 +136,7 @@ class Executor:
 
     async def _gated(self, side: Side, call: Callable[[], Awaitable[T]]) -> T:
         async with self.gates[side]:
+            self.guard()
             return await call()
 
     async def _write(self, side: Side, requests: list[WriteRequest]) -> list[WriteResult]:
@@ -140,6 +144,8 @@ class Executor:
         connector = self.connectors[side]
         try:
             results = await self._gated(side, lambda: connector.upsert(requests))
+        except LockLost:
+            raise
         except Exception as error:  # noqa: BLE001 - a failed batch fails its records, not the run
             self.uncertain.update(r.key for r in requests)
             return [WriteResult(key=r.key, error=_error_text(error)) for r in requests]
@@ -242,6 +248,8 @@ class Executor:
         call = connector.tag if op.add else connector.untag
         try:
             await self._gated(op.side, lambda: call(op.record_id, op.tag))
+        except LockLost:
+            raise
         except Exception as error:  # noqa: BLE001 - one failed tag fails that record alone
             self._fail(op.side, op.record_id, f"{'tag' if op.add else 'untag'} {op.tag!r} failed: {_error_text(error)}")
             return

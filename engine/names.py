@@ -1,5 +1,11 @@
 """Splitting a full name into parts and joining it back, changing only the parts that changed.
 
+Neither direction loses a character. A split keeps every character nameparser
+does not place in a title, suffix or nickname: when its parts would drop some
+(emoji, zero-width joiners, symbols), the name is split on spaces instead. A
+join starts from the current full name and replaces only the text of the part
+that changed, so titles, nicknames, emoji and spacing stay where they were.
+
 One app keeps "Dr. Ada de la Cruz Jr." in one field, another keeps first and
 last names apart. Splitting uses nameparser (titles, suffixes, particles);
 joining starts from the current full name so titles and suffixes survive.
@@ -11,6 +17,7 @@ that way too, or the joined name would split back with the parts swapped.
 from __future__ import annotations
 
 import functools
+from collections import Counter
 
 from nameparser import HumanName
 
@@ -51,9 +58,31 @@ def split_name(full: str | None, count: int) -> Parts:
         first, middle, last = name.first, name.middle, ""
     else:
         first, middle, last = name.first, name.middle, name.last
+    if _lost(full, (first, middle, last, name.title, name.suffix, name.nickname)):
+        return _split_on_spaces(full, count)
     if count == 3:
         return (_clean(first), _clean(middle), _clean(last))
     return (_clean(f"{first} {middle}"), _clean(last))
+
+
+_DROPPED = frozenset(',()"\'')  # punctuation nameparser uses to find nicknames and "Last, First"
+
+
+def _lost(full: str, pieces: Parts) -> bool:
+    """Whether characters of `full` are in none of the pieces (nameparser drops emoji and joiners)."""
+    kept = Counter(char for char in "".join(pieces) if not char.isspace())
+    wanted = Counter(char for char in full if not char.isspace() and char not in _DROPPED)
+    return bool(wanted - kept)
+
+
+def _split_on_spaces(full: str, count: int) -> Parts:
+    """A split that keeps every character: the last word is the family name, the first the given name."""
+    words = full.split()
+    if len(words) == 1:
+        return (words[0],) + ("",) * (count - 1)
+    if count == 3:
+        return (words[0], " ".join(words[1:-1]), words[-1])
+    return (" ".join(words[:-1]), words[-1])
 
 
 def plain_join(parts: Parts) -> str:
@@ -71,10 +100,29 @@ def join_name(parts: Parts, current: str | None = None) -> str:
     if current and current.strip():
         if split_name(current, count) == parts:
             return current
-        joined = _smart_join(parts, current)
+        joined = _replace_changed(parts, current) or _smart_join(parts, current)
         if joined is not None:
             return joined
     return plain_join(parts)
+
+
+def _replace_changed(parts: Parts, current: str) -> str | None:
+    """The current name with the text of each changed part replaced in place; None when a changed part's
+    old text cannot be found (or was empty), so there is nothing to replace."""
+    old = split_name(current, len(parts))
+    text = current
+    for index, (before, after) in enumerate(zip(old, parts, strict=True)):
+        if before == after:
+            continue
+        if not before:
+            return None
+        last = index == len(parts) - 1
+        at = text.rfind(before) if last else text.find(before)
+        if at < 0:
+            return None
+        text = text[:at] + after + text[at + len(before) :]
+    joined = _clean(text)
+    return joined if joined and split_name(joined, len(parts)) == parts else None
 
 
 def _smart_join(parts: Parts, current: str) -> str | None:
@@ -93,4 +141,6 @@ def _smart_join(parts: Parts, current: str) -> str | None:
         if last != old[1]:
             name.last = last
     joined = _clean(str(name))
-    return joined if split_name(joined, count) == parts else None
+    if _lost(current, (joined, *old)) or split_name(joined, count) != parts:
+        return None  # nameparser would drop or move characters of the current name
+    return joined

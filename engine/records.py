@@ -71,8 +71,12 @@ class Page:
 
 
 def match_key(value: Any) -> str | None:
-    """The matching form of a value: trimmed and case-folded; None for empty values."""
+    """The matching form of a value: trimmed and lower-cased; None for empty values.
+
+    Never case-folded: folding makes `straße@example.com` and `strasse@example.com` one key, which
+    would link two people and overwrite one with the other.
+    """
     if value is None:
         return None
-    text = str(value).strip().casefold()
+    text = str(value).strip().lower()
     return text or None

@@ -23,7 +23,7 @@ from engine.planner.plan import PlanInput, plan
 from engine.plugins import Registry, registry
 from engine.records import Record
 from engine.secrets import REDACTOR
-from engine.state.store import StateStore, process_holder
+from engine.state.store import StateStore
 
 Progress = Callable[[int], None]
 Reader = Callable[["Session", Side], Awaitable["SideRead"]]
@@ -38,6 +38,7 @@ class SideRead:
     cursor: Any = None
     complete: bool = False
     notes: list[str] = field(default_factory=list)
+    feed: bool = False  # read from the change feed: it holds every write made since the saved cursor
 
 
 @dataclass
@@ -104,6 +105,7 @@ class Session:
             account,
             lambda key: self.store.credential(account, key),
             lambda key, value: self.store.save_credential(account, key, value),
+            lambda key: self.store.exclusive(f"credential:{account}:{key}"),
         )
 
     def requests(self) -> dict[str, int]:
@@ -116,7 +118,7 @@ class Session:
     async def read(self, side: Side, full: bool) -> SideRead:
         name = self.connection.name
         since = None if full else self.store.cursor(name, side)
-        read = SideRead(complete=True)
+        read = SideRead(complete=True, feed=True)
         last_seen = False
         async for page in self.connectors[side].list(since):
             for record in page.records:
@@ -164,6 +166,9 @@ class Session:
             modes={side: c.mode_for(side) for side in SIDES},
             match_fields=match_fields(c, self.prepared.accounts),
             on_duplicate=c.match.on_duplicate,
+            origin_fields={side: type(self.connectors[side]).origin_field for side in SIDES},
+            create_without_key=c.match.create_without_key,
+            feed={side: reads[side].feed for side in SIDES},
             complete={side: reads[side].complete for side in SIDES},
             filters=self.prepared.filters,
             actions={"left": c.then.left, "right": c.then.right},
@@ -213,16 +218,13 @@ async def run_connection(
     reader: Reader | None = None,
     now: datetime | None = None,
 ) -> Report:
-    holder = process_holder()
-    lock = f"run:{connection.name}"
-    if not store.acquire(lock, holder):
+    held = store.hold(f"run:{connection.name}")
+    if held is None:
         return Report(
             connection.name, "busy", Plan(connection.name), error="another run of this connection is in progress"
         )
-    try:
-        return await _run_locked(loaded, connection, store, full, force, trigger, progress, reader, now)
-    finally:
-        store.release(lock, holder)
+    with held:  # renewed while the run lasts; every write batch checks it first
+        return await _run_locked(loaded, connection, store, full, force, trigger, progress, reader, now, held.check)
 
 
 async def _run_locked(
@@ -235,6 +237,7 @@ async def _run_locked(
     progress: Progress | None,
     reader: Reader | None = None,
     now: datetime | None = None,
+    guard: Callable[[], None] | None = None,
 ) -> Report:
     name = connection.name
     run_id = store.start_run(name, trigger)
@@ -246,7 +249,7 @@ async def _run_locked(
         if result.blocked:
             report.status = "blocked"
         else:
-            executor = Executor(store, name, run_id, session.connectors, session.prepared.mapper, progress)
+            executor = Executor(store, name, run_id, session.connectors, session.prepared.mapper, progress, guard)
             report.outcome = await executor.execute(result)
             _remember(store, session, reads, report.outcome)
             report.status = "failed" if report.outcome.failed else "ok"

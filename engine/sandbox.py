@@ -39,6 +39,7 @@ class Knobs:
     rate_limit: float = 0.0  # requests per second; 0 means unlimited
     faults: dict[str, float] = field(default_factory=dict)  # kind -> probability
     timeout_s: float = 30.0
+    fault_paths: tuple[str, ...] = ()  # when set, faults hit only requests whose path contains one of these
     requests: int = 0
     rejected: int = 0  # answered with an error or cut short
     stalls: int = 0  # held past the client's timeout ("timeout" faults)
@@ -63,12 +64,13 @@ class KnobsMiddleware:
         self.knobs.requests += 1
         if self.knobs.latency_ms:
             await asyncio.sleep(self.knobs.latency_ms / 1000)
-        response = self._throttled() or await self._fault()
+        faulty = not self.knobs.fault_paths or any(part in scope["path"] for part in self.knobs.fault_paths)
+        response = self._throttled() or (await self._fault() if faulty else None)
         if response is not None:
             self.knobs.rejected += 1
             await response(scope, receive, send)
             return
-        kind = self._draw(AFTER_THE_APP)
+        kind = self._draw(AFTER_THE_APP) if faulty else None
         if kind is not None:
             self.knobs.rejected += 1
             send = cut_short(send, drop_connection=kind == "reset")

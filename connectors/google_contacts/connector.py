@@ -53,6 +53,7 @@ class GoogleContactsConnector(Connector):
     )
     settings_model: ClassVar[type[ConnectorSettings]] = GoogleContactsSettings
     match_field = "email"
+    origin_field = people.ORIGIN  # the contact's clientData, which Google keeps for the writing client
     settings: GoogleContactsSettings
 
     def __init__(self, settings: ConnectorSettings, context: ConnectorContext) -> None:

@@ -19,8 +19,13 @@ from engine.connector import FieldSchema, FieldSpec
 
 Json = dict[str, Any]
 
-PERSON_FIELDS = ("names", "emailAddresses", "phoneNumbers", "organizations", "memberships", "userDefined", "metadata")
+PERSON_FIELDS = (
+    "names", "emailAddresses", "phoneNumbers", "organizations", "memberships", "userDefined", "clientData", "metadata"
+)
 USER_DEFINED = "userDefined."
+CLIENT_DATA = "clientData."
+ORIGIN = CLIENT_DATA + "pairsync_origin"
+"""pairsync's origin stamp: a `clientData` pair, data Google stores for the client and shows no user."""
 NAME_PARTS = ("givenName", "middleName", "familyName", "unstructuredName")
 
 # Which Person field (the unit of Google's update masks) each flat field lives in.
@@ -48,7 +53,7 @@ SCHEMA = FieldSchema(
         FieldSpec("jobTitle"),
         FieldSpec("etag", read_only=True, description="version of the contact, changes on every edit"),
     ],
-    custom_prefixes=(USER_DEFINED,),
+    custom_prefixes=(USER_DEFINED, CLIENT_DATA),
 )
 
 
@@ -125,9 +130,10 @@ def to_fields(person: Json, region: str = "US") -> Json:
             fields["company"] = organization["name"]
         if organization.get("title"):
             fields["jobTitle"] = organization["title"]
-    for item in person.get("userDefined") or []:
-        if item.get("key"):
-            fields[USER_DEFINED + item["key"]] = item.get("value", "")
+    for group, prefix in (("userDefined", USER_DEFINED), ("clientData", CLIENT_DATA)):
+        for item in person.get(group) or []:
+            if item.get("key"):
+                fields[prefix + item["key"]] = item.get("value", "")
     return fields
 
 
@@ -135,6 +141,8 @@ def group_of(name: str) -> str:
     """The Person field a flat field belongs to; refuses read-only and unknown names."""
     if name.startswith(USER_DEFINED) and len(name) > len(USER_DEFINED):
         return "userDefined"
+    if name.startswith(CLIENT_DATA) and len(name) > len(CLIENT_DATA):
+        return "clientData"
     if name in GROUP_OF:
         return GROUP_OF[name]
     if SCHEMA.spec(name) is not None:
@@ -229,9 +237,18 @@ def _merge_organizations(items: list[Json], values: Mapping[str, Any], region: s
 
 
 def _merge_user_defined(items: list[Json], values: Mapping[str, Any], region: str) -> list[Json]:
+    return _merge_pairs(items, values, USER_DEFINED)
+
+
+def _merge_client_data(items: list[Json], values: Mapping[str, Any], region: str) -> list[Json]:
+    return _merge_pairs(items, values, CLIENT_DATA)
+
+
+def _merge_pairs(items: list[Json], values: Mapping[str, Any], prefix: str) -> list[Json]:
+    """Key/value lists (`userDefined`, `clientData`): a sparse change sets or removes single keys."""
     pairs = {item.get("key", ""): item for item in items}
     for field, value in values.items():
-        key = field[len(USER_DEFINED) :]
+        key = field[len(prefix) :]
         if value is None:
             pairs.pop(key, None)
         elif isinstance(value, str | int | float | bool):
@@ -247,6 +264,7 @@ _MERGERS = {
     "phoneNumbers": _merge_phones,
     "organizations": _merge_organizations,
     "userDefined": _merge_user_defined,
+    "clientData": _merge_client_data,
 }
 
 

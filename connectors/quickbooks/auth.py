@@ -57,20 +57,46 @@ class TokenManager:
             return self._access_token
 
     async def _refresh(self) -> None:
+        """One refresh grant, serialised with every process sharing this account's state.
+
+        Another process may have rotated the refresh token since this one read it: the stored token is
+        read again first, and on `invalid_grant` once more (a process that does not share the lock may
+        have rotated it meanwhile) before the connection is declared broken.
+        """
+        async with self._context.exclusive(REFRESH_TOKEN_KEY):
+            self._adopt_stored()
+            tried = self._refresh_token
+            response = await self._grant()
+            body = _json(response)
+            if body.get("error") == "invalid_grant" and self._adopt_stored() and self._refresh_token != tried:
+                response = await self._grant()
+                body = _json(response)
+            if response.status_code != 200 or not isinstance(body.get("access_token"), str):
+                reason = body.get("error") or f"HTTP {response.status_code}"
+                raise QuickBooksAuthError(
+                    f"QuickBooks token refresh failed ({reason}): reconnect the company or check "
+                    "client_id/client_secret",
+                    status=response.status_code,
+                )
+            self._accept(body)
+
+    def _adopt_stored(self) -> bool:
+        """Use the refresh token saved by the latest refresh of any process; True when one is saved."""
+        stored = self._context.load_credential(REFRESH_TOKEN_KEY)
+        if stored:
+            self._refresh_token = stored
+        return bool(stored)
+
+    async def _grant(self) -> httpx.Response:
         secret = self._settings.client_secret.get_secret_value()
-        response = await self._client.post(
+        return await self._client.post(
             self._settings.token_url,
             data={"grant_type": "refresh_token", "refresh_token": self._refresh_token},
             auth=httpx.BasicAuth(self._settings.client_id, secret),
             headers={"Accept": "application/json"},
         )
-        body = _json(response)
-        if response.status_code != 200 or not isinstance(body.get("access_token"), str):
-            reason = body.get("error") or f"HTTP {response.status_code}"
-            raise QuickBooksAuthError(
-                f"QuickBooks token refresh failed ({reason}): reconnect the company or check client_id/client_secret",
-                status=response.status_code,
-            )
+
+    def _accept(self, body: dict[str, object]) -> None:
         self.refreshes += 1
         access = body["access_token"]
         expires_in = body.get("expires_in")

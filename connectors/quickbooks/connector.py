@@ -15,7 +15,7 @@ from typing import Any
 from connectors.quickbooks import cdc, query, tags, webhooks
 from connectors.quickbooks.api import QuickBooksApi
 from connectors.quickbooks.errors import STALE_SYNC_TOKEN, QuickBooksError
-from connectors.quickbooks.fields import EMAIL, SCHEMA, to_record
+from connectors.quickbooks.fields import EMAIL, ORIGIN, SCHEMA, to_record
 from connectors.quickbooks.settings import QuickBooksSettings
 from connectors.quickbooks.writes import Writer
 from engine.connector import (
@@ -50,6 +50,7 @@ class QuickBooksConnector(Connector):
     )
     settings_model = QuickBooksSettings
     match_field = EMAIL
+    origin_field = ORIGIN  # a reserved line of Notes (see tags.py): QuickBooks customers have no custom fields
     settings: QuickBooksSettings
 
     def __init__(self, settings: ConnectorSettings, context: ConnectorContext) -> None:
@@ -108,11 +109,11 @@ class QuickBooksConnector(Connector):
             customer = await self.api.read(record_id)
             if customer is None:
                 raise QuickBooksError(f"customer {record_id} does not exist in QuickBooks")
-            notes, current = tags.split(customer.get("Notes"))
+            notes, current, stamp = tags.parse(customer.get("Notes"))
             wanted = change(current)
             if wanted == current:
                 return
-            text = tags.join(notes, wanted)
+            text = tags.join(notes, wanted, stamp)
             body = {"Id": record_id, "SyncToken": customer["SyncToken"], "sparse": True, "Notes": text}
             digest = hashlib.sha256(f"{record_id}\n{customer['SyncToken']}\n{text}".encode()).hexdigest()
             try:

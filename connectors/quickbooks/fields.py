@@ -33,12 +33,14 @@ STRING_FIELDS = (
 )
 READ_ONLY = ("MetaData.CreateTime", "MetaData.LastUpdatedTime")
 EMAIL = "PrimaryEmailAddr.Address"
+ORIGIN = "PairsyncOrigin"
 
 SCHEMA = FieldSchema(
     fields=[
         *(FieldSpec(name) for name in STRING_FIELDS),
         FieldSpec("Active", type="boolean", description="false means the customer was made inactive (deleted)"),
         *(FieldSpec(name, type="datetime", read_only=True) for name in READ_ONLY),
+        FieldSpec(ORIGIN, description="pairsync's origin stamp, kept on a reserved line of Notes"),
     ]
 )
 
@@ -62,6 +64,9 @@ def flatten(customer: Mapping[str, Any]) -> dict[str, Any]:
             value = tags.split(value)[0]
         if value not in (None, ""):
             flat[name] = value
+    stamp = tags.origin(customer.get("Notes"))
+    if stamp:
+        flat[ORIGIN] = stamp
     flat["Active"] = customer.get("Active", True) is not False
     return flat
 
@@ -104,16 +109,22 @@ def check(fields: Mapping[str, Any]) -> str | None:
     return None
 
 
-def to_payload(fields: Mapping[str, Any], current_tags: frozenset[str] = frozenset()) -> dict[str, Any]:
+def to_payload(fields: Mapping[str, Any], current_notes: str | None = None) -> dict[str, Any]:
     """Nested Customer JSON for the given flat fields; None clears a field (sent as empty text).
 
-    `Notes` keeps the record's reserved tag line so writing notes never drops tags.
+    `Notes` keeps the record's reserved lines (origin stamp, tags) so writing notes never drops them,
+    and the origin stamp is written into that reserved line.
     """
     payload: dict[str, Any] = {}
+    notes, current_tags, stamp = tags.parse(current_notes)
+    if "Notes" in fields or ORIGIN in fields:
+        notes = fields.get("Notes", notes)
+        stamp = fields.get(ORIGIN, stamp)
+        payload["Notes"] = tags.join(notes, current_tags, stamp)
     for name, value in fields.items():
-        if name == "Notes":
-            value = tags.join(value, current_tags)
-        elif value is None and name != "Active":
+        if name in ("Notes", ORIGIN):
+            continue
+        if value is None and name != "Active":
             value = ""
         *parents, leaf = name.split(".")
         target = payload

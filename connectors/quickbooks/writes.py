@@ -16,10 +16,10 @@ from typing import Any
 import httpx
 
 from connectors.quickbooks import fields as flat
-from connectors.quickbooks import query, tags
+from connectors.quickbooks import query
 from connectors.quickbooks.api import QuickBooksApi
 from connectors.quickbooks.errors import DUPLICATE_NAME, STALE_SYNC_TOKEN, Fault, QuickBooksError, parse_fault
-from engine.records import WriteRequest, WriteResult
+from engine.records import WriteRequest, WriteResult, match_key
 
 
 @dataclass(frozen=True)
@@ -130,7 +130,7 @@ class Writer:
         if item.request.id is None and name and email:
             customers, _ = await self.api.query(query.where_equals("DisplayName", name))
             for customer in customers:
-                if str(flat.lookup(customer, flat.EMAIL) or "").casefold() == email.casefold():
+                if match_key(flat.lookup(customer, flat.EMAIL)) == match_key(email):
                     record = flat.to_record(customer)  # the same person: link, do not duplicate
                     return WriteResult(key=item.request.key, id=record.id, record=record)
         if not name or not email or name.endswith(f"({email})"):
@@ -156,6 +156,6 @@ def prepare(index: int, request: WriteRequest, current: dict[str, dict[str, Any]
     if not request.fields:
         record = flat.to_record(stored)
         return WriteResult(key=request.key, id=record.id, record=record)
-    customer = flat.to_payload(request.fields, tags.split(stored.get("Notes"))[1])
+    customer = flat.to_payload(request.fields, stored.get("Notes"))
     customer.update({"Id": request.id, "SyncToken": stored["SyncToken"], "sparse": True})
     return Item(index, request, customer)

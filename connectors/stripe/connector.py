@@ -78,6 +78,7 @@ class StripeConnector(Connector):
     )
     settings_model = StripeSettings
     match_field = "email"
+    origin_field = "metadata.pairsync_origin"  # customer metadata: written on create, returned on every read
     connection_options: ClassVar[type[BaseModel] | None] = StripeConnectionOptions
     settings: StripeSettings
 

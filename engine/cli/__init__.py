@@ -118,6 +118,8 @@ def _yes(value: bool) -> str:
 def validate(config: ConfigArg) -> None:
     """Check a config file: every problem with its file, line and key."""
     loaded = _load(config)
+    for warning in loaded.warnings:
+        output.warn(warning)
     for connection in loaded.config.connections:
         for warning in prepare(loaded, connection, loaded.plugins or registry()).warnings:
             output.warn(warning)

@@ -32,6 +32,7 @@ class LoadedConfig:
     accounts: dict[str, AccountSetup]
     options: dict[str, dict[str, BaseModel | None]] = field(default_factory=dict)
     plugins: Registry | None = None  # installed plugins plus the config's own `plugins:` files, when it lists any
+    warnings: list[str] = field(default_factory=list)
 
     def side(self, connection: Connection, side: str) -> AccountSetup:
         return self.accounts[connection.left if side == "left" else connection.right]

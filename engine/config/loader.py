@@ -9,10 +9,12 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
+from engine.config.bounds import TooLarge, check_bounds
 from engine.config.errors import ConfigError, Problem, ProblemList, suggest
 from engine.config.loaded import AccountSetup, LoadedConfig
 from engine.config.locations import Locations, Path, locate
 from engine.config.models import Config, Connection
+from engine.config.secrets import inline_secrets
 from engine.plugin_files import with_files
 from engine.plugins import Registry, registry
 from engine.secrets import UnsetVariable, expand
@@ -27,6 +29,7 @@ def load_config(
     path = FilePath(path)
     text = _read(path)
     try:
+        check_bounds(text)
         locations = locate(text)
         data = yaml.safe_load(text)
     except yaml.YAMLError as error:
@@ -34,6 +37,8 @@ def load_config(
         line = mark.line + 1 if mark is not None else None
         reason = getattr(error, "problem", None) or str(error)
         raise ConfigError([Problem(str(path), line, "", f"not valid YAML: {reason}")]) from None
+    except TooLarge as error:
+        raise ConfigError([Problem(str(path), error.line, "", str(error))]) from None
     problems = ProblemList(str(path), locations)
     for dup_path, _line in locations.duplicates:
         problems.add(dup_path, "this key appears twice in the same block; keep one")
@@ -41,11 +46,13 @@ def load_config(
         empty = "the file is empty; " if data is None else ""
         problems.add((), f"{empty}expected a mapping with `accounts` and `connections`")
         problems.raise_if_any()
-    data = _expand(data, (), problems, environ)
+    referenced: set[Path] = set()
+    data = _expand(data, (), problems, environ, referenced=referenced)
     problems.raise_if_any()
     plugins = _with_plugin_files(path, data.get("plugins"), plugins or registry(), problems)
     loaded = _validate(path, data, locations, problems, plugins)
     loaded.plugins = plugins
+    loaded.warnings.extend(inline_secrets(loaded, locations, referenced))
     return loaded
 
 
@@ -79,6 +86,7 @@ def _expand(
     problems: ProblemList,
     environ: Mapping[str, str] | None,
     outer: frozenset[int] = frozenset(),
+    referenced: set[Path] | None = None,
 ) -> Any:
     """Expand `${VAR}` in every string; a YAML alias that contains itself is an error, not endless recursion."""
     if isinstance(value, dict | list) and id(value) in outer:
@@ -86,10 +94,12 @@ def _expand(
         return None
     inner = outer | {id(value)}
     if isinstance(value, dict):
-        return {k: _expand(v, (*path, k), problems, environ, inner) for k, v in value.items()}
+        return {k: _expand(v, (*path, k), problems, environ, inner, referenced) for k, v in value.items()}
     if isinstance(value, list):
-        return [_expand(v, (*path, i), problems, environ, inner) for i, v in enumerate(value)]
+        return [_expand(v, (*path, i), problems, environ, inner, referenced) for i, v in enumerate(value)]
     if isinstance(value, str):
+        if referenced is not None and "${" in value:
+            referenced.add(path)
         try:
             return expand(value, environ)
         except UnsetVariable as unset:

@@ -49,6 +49,11 @@ class Match(Strict):
     left: str | None = Field(None, description="Field of the left side to match on (default: the connector's).")
     right: str | None = Field(None, description="Field of the right side to match on (default: the connector's).")
     on_duplicate: Literal["skip", "link_oldest"] = "skip"
+    create_without_key: bool = Field(
+        False,
+        description="Create records that have no match value in an app that keeps no origin stamp. A create "
+        "whose answer is lost cannot be recognised there, so a crash at the wrong moment can duplicate it.",
+    )
 
 
 class PerSideMode(Strict):

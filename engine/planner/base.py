@@ -40,6 +40,9 @@ class PlanInput:
     )
     match_fields: Mapping[Side, str] = field(default_factory=lambda: {"left": "email", "right": "email"})
     on_duplicate: str = "skip"
+    origin_fields: Mapping[Side, str | None] = field(default_factory=lambda: {"left": None, "right": None})
+    create_without_key: bool = False
+    feed: Mapping[Side, bool] = field(default_factory=lambda: {"left": True, "right": True})
     complete: Mapping[Side, bool] = field(default_factory=lambda: {"left": False, "right": False})
     filters: Mapping[Side, Filter] = field(default_factory=dict)
     actions: Mapping[Side, list[Action]] = field(default_factory=dict)

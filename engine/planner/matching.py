@@ -1,4 +1,4 @@
-"""Unlinked records: relinked by `id_field`, matched by key, or created on the other side."""
+"""Unlinked records: relinked by origin stamp or `id_field`, matched by key, or created on the other side."""
 
 from __future__ import annotations
 
@@ -19,6 +19,7 @@ from engine.records import Record, match_key
 
 class MatchPlanner(LinkedPlanner):
     def _match_and_create(self, unlinked: dict[Side, list[Record]]) -> None:
+        self._relink_by_origin()
         self._relink_by_id(unlinked)
         candidates = {side: self._unlinked_index(side) for side in SIDES}
         for side in SIDES:
@@ -32,14 +33,40 @@ class MatchPlanner(LinkedPlanner):
                     if record.id not in self.claimed[side]:
                         self._place(side, record, key, candidates[other(side)])
 
+    def _relink_by_origin(self) -> None:
+        """Records pairsync created carry their source's id (the origin stamp): each is linked back to its
+        source, so a create whose answer was lost, a killed run or a lost state store never makes a second
+        copy, with or without a match value. A further copy of an already linked source is never copied back."""
+        live = {side: self._live(side) for side in SIDES}
+        for target in SIDES:
+            stamp = self.d.origin_fields.get(target)
+            if not stamp:
+                continue
+            source = other(target)
+            copies = [r for r in live[target].values() if r.get(stamp) and r.id not in self.by_id[target]]
+            for copy in sorted(copies, key=_age):
+                origin = live[source].get(str(copy.get(stamp)))
+                if origin is None or copy.id in self.claimed[target]:
+                    continue
+                ids = (origin.id, copy.id) if source == "left" else (copy.id, origin.id)
+                if self._free(*ids):
+                    self._link(source, origin, copy)
+                    continue
+                self.claimed[target].add(copy.id)
+                if copy.id in self.d.changes[target]:
+                    reason = f"a copy pairsync made of {source} record {origin.id}, which is linked to another record"
+                    self.emit(Skip(target, copy.id, f"{reason}; not copied back (delete it if it is unwanted)"))
+
+    def _live(self, side: Side) -> dict[str, Record]:
+        return {r.id: r for r in {**self.d.index[side], **self.d.changes[side]}.values() if not r.deleted}
+
     def _relink_by_id(self, unlinked: dict[Side, list[Record]]) -> None:
         """Links rebuilt from `id_field` (the right id kept on the left record) before matching by email,
         so links survive a lost state store."""
         entry = self.d.mapper.by_key.get(self.d.mapper.id_key or "")
         if entry is None:
             return
-        lefts = {r.id: r for r in {**self.d.index["left"], **self.d.changes["left"]}.values() if not r.deleted}
-        rights = {r.id: r for r in {**self.d.index["right"], **self.d.changes["right"]}.values() if not r.deleted}
+        lefts, rights = self._live("left"), self._live("right")
         pairs = {(r.id, str(r.get(entry.left[0]))) for r in unlinked["left"]}
         wanted = {r.id for r in unlinked["right"]}
         pairs |= {(r.id, str(r.get(entry.left[0]))) for r in lefts.values() if r.get(entry.left[0]) in wanted}
@@ -114,13 +141,23 @@ class MatchPlanner(LinkedPlanner):
         if not self.d.modes[target].creates:
             self.emit(Skip(side, record.id, f"no match on the {target} side and mode {self.d.modes[target].value}"))
             return
+        stamp = self.d.origin_fields.get(target)
+        if stamp is None and not self.d.create_without_key and self._key_of(side, record) is None:
+            self.emit(Skip(side, record.id, self._unstampable(side, target)))
+            return
+        pending = self.d.pending.get((target, "create", record.id))
+        if pending is not None and not self.d.feed[target]:
+            self.emit(Skip(side, record.id, _MAY_HAVE_LANDED.format(target=target)))
+            return
         values = self.d.mapper.project(side, record)
         writable = {
             k: v for k, v in values.items() if v is not None and self.d.mapper.can_write(k, target, self.d.direction)
         }
         fields = self.d.mapper.render(target, writable, None)
         fields.update(self._set_fields(target))
-        key = self.d.pending.get((target, "create", record.id)) or self.d.new_key()
+        if stamp is not None:
+            fields[stamp] = record.id
+        key = pending or self.d.new_key()
         base = Base(left=dict(values) if side == "left" else {}, right=dict(values) if side == "right" else {})
         tags = tuple(a.add_tag for a in self.d.actions.get(target, []) if a.add_tag)
         rule = self.d.unsubscribes
@@ -129,10 +166,27 @@ class MatchPlanner(LinkedPlanner):
         self.claimed[side].add(record.id)
         self.emit(Create(target, record.id, fields, base, key, tags))
 
+    def _key_of(self, side: Side, record: Record) -> str | None:
+        return match_key(record.get(self.d.match_fields[side]))
+
+    def _unstampable(self, side: Side, target: Side) -> str:
+        return (
+            f"no {self.d.match_fields[side]} to match on, and the {target} app keeps no origin stamp: a create "
+            "whose answer is lost could not be recognised and would be made twice. Give the record a "
+            f"{self.d.match_fields[side]}, or set match.create_without_key: true to create it anyway"
+        )
+
+
+_MAY_HAVE_LANDED = (
+    "an earlier create of this record in the {target} app may have landed (its answer was lost) and this run "
+    "did not read the {target} change feed, where it would show; the next scheduled run links it or creates it"
+)
+
+
+def _age(record: Record) -> tuple[str, str]:
+    created = record.get("created") or (record.updated.isoformat() if record.updated else "")
+    return (str(created), record.id)
+
 
 def _oldest(records: list[Record]) -> Record:
-    def age(record: Record) -> tuple[str, str]:
-        created = record.get("created") or (record.updated.isoformat() if record.updated else "")
-        return (str(created), record.id)
-
-    return min(records, key=age)
+    return min(records, key=_age)

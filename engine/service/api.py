@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
+import logging
 from datetime import datetime
 from typing import Any
 
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 from starlette.routing import Route
 
@@ -16,6 +18,7 @@ from engine.service.app import Refused, Service
 from engine.service.metrics import CONTENT_TYPE
 
 MAX_LIMIT = 500
+log = logging.getLogger("pairsync.service")
 
 
 class BadRequest(Exception):
@@ -149,7 +152,12 @@ def routes(service: Service) -> list[Route]:
         return reply({"connection": name, "records": rows})
 
     async def webhook(request: Request) -> Response:
-        body = await _bounded_body(request, service.settings.max_webhook_bytes)
+        settings = service.settings
+        try:
+            body = await _bounded_body(request, settings.max_webhook_bytes, settings.body_timeout)
+        except UploadCut as cut:
+            log.warning("webhook %s: %s", request.url.path, cut)
+            return problem(str(cut), cut.status)
         if body is None:
             return problem("webhook body too large", 413)
         account, token = request.path_params["account"], request.path_params.get("token")
@@ -176,13 +184,29 @@ def routes(service: Service) -> list[Route]:
     ]
 
 
-async def _bounded_body(request: Request, limit: int) -> bytes | None:
+class UploadCut(Exception):
+    """A request body that never arrived whole: the client hung up, or stalled past the read timeout."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+async def _bounded_body(request: Request, limit: int, timeout: float) -> bytes | None:
+    """The body, or None when it exceeds `limit`; UploadCut (one log line, no traceback) when it never
+    arrives whole within `timeout` seconds."""
     chunks, size = [], 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            return None
-        chunks.append(chunk)
+    try:
+        async with asyncio.timeout(timeout):
+            async for chunk in request.stream():
+                size += len(chunk)
+                if size > limit:
+                    return None
+                chunks.append(chunk)
+    except ClientDisconnect:
+        raise UploadCut(400, f"the client hung up after {size} bytes of its body") from None
+    except TimeoutError:
+        raise UploadCut(408, f"the body did not arrive within {timeout:g} s ({size} bytes came)") from None
     return b"".join(chunks)
 
 

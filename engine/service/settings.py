@@ -37,16 +37,14 @@ class ServiceSettings:
     config_watch: float = 2.0
     delivery_memory_hours: float = 72.0
     max_webhook_bytes: int = 1_000_000
+    body_timeout: float = 10.0  # a request body that has not arrived whole by then is answered 408
 
     @classmethod
     def from_env(cls, host: str, environ: Mapping[str, str] | None = None) -> ServiceSettings:
         env = os.environ if environ is None else environ
-        token = env.get(TOKEN_VARIABLE) or None
-        if token is None and not is_loopback(host):
-            raise ServiceError(
-                f"serving on {host} reaches beyond this machine: set {TOKEN_VARIABLE} so the API asks for it "
-                "(or listen on 127.0.0.1)"
-            )
+        token = (env.get(TOKEN_VARIABLE) or "").strip() or None
+        if not is_loopback(host):
+            _check_token(host, token)
         if token is not None:
             REDACTOR.add(token)
         return cls(
@@ -54,6 +52,25 @@ class ServiceSettings:
             shutdown_grace=_seconds(env, "PAIRSYNC_SHUTDOWN_GRACE", cls.shutdown_grace),
             webhook_debounce=_seconds(env, "PAIRSYNC_WEBHOOK_DEBOUNCE", cls.webhook_debounce),
             config_watch=_seconds(env, "PAIRSYNC_CONFIG_WATCH", cls.config_watch),
+            body_timeout=_seconds(env, "PAIRSYNC_BODY_TIMEOUT", cls.body_timeout),
+        )
+
+
+MIN_TOKEN_LENGTH = 32
+MAKE_TOKEN = "python3 -c 'import secrets; print(secrets.token_urlsafe(32))'"
+
+
+def _check_token(host: str, token: str | None) -> None:
+    """Beyond loopback the API needs a token of real strength: at least 32 characters (128 bits and more)."""
+    if token is None:
+        raise ServiceError(
+            f"serving on {host} reaches beyond this machine: set {TOKEN_VARIABLE} so the API asks for it "
+            f"(or listen on 127.0.0.1). Make one with: {MAKE_TOKEN}"
+        )
+    if len(token) < MIN_TOKEN_LENGTH or len(set(token)) < 8:
+        raise ServiceError(
+            f"{TOKEN_VARIABLE} is too weak to serve on {host}: it needs at least {MIN_TOKEN_LENGTH} random "
+            f"characters (it has {len(token)}). Make one with: {MAKE_TOKEN}"
         )
 
 

@@ -139,6 +139,10 @@ class Webhooks:
         except WebhookError as error:
             log.warning("webhook for %s rejected: %s", account, REDACTOR.redact(str(error)))
             return self._count(account, "rejected", Delivery(400, {"error": REDACTOR.redact(str(error))}))
+        except Exception as error:  # noqa: BLE001 - a body the connector cannot read is the sender's fault
+            log.warning("webhook for %s rejected: unreadable body (%s)", account, type(error).__name__)
+            unreadable = {"error": "the body is not an event this account's connector can read"}
+            return self._count(account, "rejected", Delivery(400, unreadable))
         targets = [(c.name, side) for c in self.active() for side in SIDES if _account(c, side) == account]
         if not targets:
             ignored = {"status": "ignored", "reason": "no enabled connection uses this account"}

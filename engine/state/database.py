@@ -11,12 +11,14 @@ from typing import Any
 
 from alembic import command
 from alembic.config import Config as AlembicConfig
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
+from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.pool import StaticPool
 
 from engine.secrets import REDACTOR
+from engine.state.problems import explain
 
 
 def normalise_url(url: str) -> str:
@@ -54,11 +56,21 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
+MIGRATION_LOCK = 0x70617273796E63  # "pairsync": the PostgreSQL advisory lock key every migrating process takes
+
+
 def migrate(engine: Engine) -> None:
-    """Bring the schema to the newest revision."""
+    """Bring the schema to the newest revision.
+
+    On PostgreSQL the migration runs under a transaction-scoped advisory lock, so processes opening a fresh
+    database at once migrate one after the other (the others then find the schema current) instead of
+    racing to create the same tables. SQLite serialises writers by itself.
+    """
     config = AlembicConfig()
     config.set_main_option("script_location", str(files("engine.state") / "migrations"))
     with engine.begin() as connection:
+        if engine.dialect.name == "postgresql":
+            connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK})
         config.attributes["connection"] = connection
         command.upgrade(config, "head")
 
@@ -73,8 +85,14 @@ class Database:
 
     @contextmanager
     def _tx(self) -> Iterator[Connection]:
-        with self.engine.begin() as connection:
-            yield connection
+        """One transaction; a damaged, read-only or full database becomes StateUnusable (no SQL in it)."""
+        try:
+            with self.engine.begin() as connection:
+                yield connection
+        except IntegrityError:
+            raise  # the store's own business (a lock already taken)
+        except DBAPIError as error:
+            raise explain(error, self.url) or error from None
 
     def close(self) -> None:
         self.engine.dispose()

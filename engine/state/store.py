@@ -6,12 +6,15 @@ Each concern lives in its own module and class; `StateStore` is their union over
 
 from __future__ import annotations
 
+from sqlalchemy.exc import DBAPIError
+
 from engine.state.credentials import CredentialStore
 from engine.state.cursors import CursorStore
 from engine.state.database import migrate, normalise_url
 from engine.state.journal import JournalStore
 from engine.state.links import LinkStore
 from engine.state.locks import LockStore, process_holder
+from engine.state.problems import explain
 from engine.state.requests import RequestStore
 from engine.state.retries import RetryStore
 from engine.state.runs import RunStore
@@ -36,4 +39,8 @@ class StateStore(
 
     def __init__(self, url: str) -> None:
         super().__init__(url)
-        migrate(self.engine)
+        try:
+            migrate(self.engine)
+        except DBAPIError as error:
+            self.engine.dispose()
+            raise explain(error, url) or error from None

@@ -97,6 +97,26 @@ class ConnectorContract:
         assert cls.capabilities.rate_limit.requests > 0
         assert cls.schema.has(cls.match_field), "the match field must be one of the connector's fields"
 
+    def test_origin_stamp_round_trips(self, connector_factory: Callable[[], Connector]) -> None:
+        """The origin stamp written on create comes back from `get` and from a listing: it is how the engine
+        recognises its own creates after a lost answer, a killed run or a lost state store."""
+        stamp = type(connector_factory()).origin_field
+        if stamp is None:
+            pytest.skip("this app keeps no origin stamp: creates without a match value need an opt-in")
+        assert type(connector_factory()).schema.writable(stamp), f"origin_field {stamp} must be a writable field"
+        origin = f"origin-{uuid.uuid4().hex[:12]}"
+        fields = {**self.fields_for_create(), stamp: origin}
+
+        async def body(connector: Connector) -> None:
+            [result] = await connector.upsert([WriteRequest(key=uuid.uuid4().hex, id=None, fields=fields)])
+            assert result.ok and result.id, result.error
+            fetched = await connector.get(result.id)
+            assert fetched is not None and fetched.get(stamp) == origin, f"get() lost the stamp {stamp}"
+            listed, _, _ = await collect(connector)
+            assert listed[result.id].get(stamp) == origin, f"list() lost the stamp {stamp}"
+
+        self.go(connector_factory, body)
+
     def test_create_then_get(self, connector_factory: Callable[[], Connector]) -> None:
         fields = self.fields_for_create()
 

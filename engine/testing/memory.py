@@ -222,6 +222,7 @@ class MemoryConnector(Connector):
     )
     settings_model = MemorySettings
     settings: MemorySettings
+    origin_field = "custom.pairsync_origin"
 
     def __init__(self, settings: ConnectorSettings, context: ConnectorContext) -> None:
         super().__init__(settings, context)

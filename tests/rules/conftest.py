@@ -16,7 +16,7 @@ from engine.config.loaded import LoadedConfig
 from engine.planner.model import Skip
 from engine.runner import Report, plan_connection, run_connection
 from engine.state.store import StateStore
-from engine.testing.memory import MemoryStore
+from engine.testing.memory import MemoryConnector, MemoryStore
 
 
 class Sync:
@@ -60,9 +60,10 @@ class Sync:
         return [dict(r.fields) for r in store.live().values()]
 
     def only(self, side: str) -> dict[str, Any]:
+        """The one record of a side, without the origin stamp pairsync keeps on records it created."""
         found = self.fields(side)
         assert len(found) == 1, found
-        return found[0]
+        return {k: v for k, v in found[0].items() if k != MemoryConnector.origin_field}
 
     def close(self) -> None:
         self.store.close()

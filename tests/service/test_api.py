@@ -153,7 +153,7 @@ def test_the_token_guards_the_api_but_not_health_or_webhooks(serve, pair) -> Non
         ("localhost", {}, None),
         ("0.0.0.0", {}, "set PAIRSYNC_API_TOKEN"),
         ("192.168.1.20", {}, "set PAIRSYNC_API_TOKEN"),
-        ("0.0.0.0", {"PAIRSYNC_API_TOKEN": "long-enough"}, None),
+        ("0.0.0.0", {"PAIRSYNC_API_TOKEN": "Zx8vQ2mL7pR4tW9yB3nK6cF1hJ5dG0sA-ue"}, None),
         ("127.0.0.1", {"PAIRSYNC_SHUTDOWN_GRACE": "soon"}, "must be a number of seconds"),
         ("127.0.0.1", {"PAIRSYNC_WEBHOOK_DEBOUNCE": "-1"}, "must not be negative"),
     ],

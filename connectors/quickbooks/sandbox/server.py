@@ -18,7 +18,6 @@ from typing import Any
 from starlette.responses import JSONResponse
 
 from connectors.quickbooks import fields as flat
-from connectors.quickbooks import tags
 from connectors.quickbooks.sandbox.app import build_app
 from connectors.quickbooks.sandbox.faults import ApiFault
 from connectors.quickbooks.sandbox.store import Store
@@ -89,7 +88,7 @@ class QuickBooksSandbox(Sandbox):
 
     def update_record(self, record_id: str, fields: Mapping[str, Any]) -> None:
         current = self.store.get(record_id)
-        payload = flat.to_payload(fields, tags.split(current.get("Notes"))[1])
+        payload = flat.to_payload(fields, current.get("Notes"))
         self.store.update({**payload, "Id": record_id, "sparse": True}, check_token=False)
 
     def edit_before_next_writes(self, record_id: str, fields: Mapping[str, Any], times: int = 1) -> None:
