@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from engine.planner.model import Tag, Update
+from engine.planner.model import LinkOnly, Tag, Update
 
 from .conftest import skips
 
@@ -141,7 +141,7 @@ def test_a_linked_record_that_stops_matching_is_reported_and_not_synced(make_syn
 @pytest.mark.parametrize("value", [True, False], ids=["exists", "does-not-exist"])
 def test_exists_on_other_side(make_sync: Any, value: bool) -> None:
     """The left record that already exists on the right takes part only with `value: true`; the new one only
-    with `value: false`. The right side has no condition, so its record still links (right to left)."""
+    with `value: false`. A left record left out is not linked either, so its right match is skipped too."""
     sync = make_sync({"if": {"left": {"field": "exists_on_other_side", "op": "equals", "value": value}}})
     both = sync.left.add({"email": "both@x.io", "name": "Left name"})
     new = sync.left.add({"email": "new@x.io"})
@@ -151,7 +151,8 @@ def test_exists_on_other_side(make_sync: Any, value: bool) -> None:
     assert (names["both@x.io"] == "Left name") is value
     assert ("new@x.io" in names) is not value
     left_out = new if value else both
-    assert skips(report)[left_out].startswith(f"IF left: exists_on_other_side equals {value!r} fails")
+    assert skips(report, "left")[left_out].startswith(f"IF left: exists_on_other_side equals {value!r} fails")
+    assert any(link.left_id == both for link in sync.store.links("c")) is value
 
 
 def test_then_actions_tag_and_set_fields_when_writing(make_sync: Any) -> None:
@@ -251,3 +252,25 @@ def test_id_field_rebuilds_links_after_the_state_is_lost(make_sync: Any) -> None
     assert report.summary()["linked"] == 3
     assert sorted(sync.right.live()) == right_ids
     assert len(sync.left.live()) == 3
+
+
+@pytest.mark.parametrize("changed", ["both", "right only"])
+def test_a_record_failing_its_condition_is_never_linked_whichever_side_changed(make_sync: Any, changed: str) -> None:
+    """Issue 18.1: a right record that changed used to link to a left record failing `if.left`."""
+    sync = make_sync({"if": {"left": {"field": "custom.sync", "op": "equals", "value": "yes"}}})
+    out = sync.left.add({"email": "a@x.io", "name": "Left", "custom.sync": "no"})
+    if changed == "right only":
+        sync.run()  # the left record is read and left out; the right side is still empty
+    contact = sync.right.add({"email": "a@x.io", "name": "Right"})
+    report = sync.run()
+    assert sync.store.links("c") == []
+    assert report.outcome is not None
+    assert [e for e in report.outcome.events if e["kind"] == "linked"] == []
+    assert skips(report, "right")[contact] == (
+        f"it matches left record {out}, which is left out "
+        "(IF left: custom.sync equals 'yes' fails (custom.sync is 'no')); not linked"
+    )
+    assert sync.fields("left") == [{"email": "a@x.io", "name": "Left", "custom.sync": "no"}]
+    assert sync.fields("right") == [{"email": "a@x.io", "name": "Right"}]
+    sync.right.edit(contact, {"name": "Right again"})
+    assert sync.run().plan.of(LinkOnly) == []
