@@ -274,3 +274,14 @@ def test_a_record_failing_its_condition_is_never_linked_whichever_side_changed(m
     assert sync.fields("right") == [{"email": "a@x.io", "name": "Right"}]
     sync.right.edit(contact, {"name": "Right again"})
     assert sync.run().plan.of(LinkOnly) == []
+
+
+def test_the_plan_counts_the_tags_then_actions_add_to_created_records(make_sync: Any) -> None:
+    """Issue 18.4: `plan` said 0 tags where the run then added one to every record it created."""
+    sync = make_sync({"then": {"right": [{"add_tag": "from left"}, {"add_tag": "customer"}]}})
+    for email in ("a@x.io", "b@x.io", "c@x.io"):
+        sync.left.add({"email": email})
+    planned = sync.plan().summary()
+    done = sync.run().summary()
+    assert planned["tagged"] == done["tagged"] == {"left": 0, "right": 6}
+    assert all(r.tags == {"from left", "customer"} for r in sync.right.live().values())
