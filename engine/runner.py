@@ -231,18 +231,20 @@ async def _run_locked(
 ) -> Report:
     name = connection.name
     run_id = store.start_run(name, trigger)
-    session = Session(loaded, connection, store)
+    report = Report(name, "interrupted", Plan(name), run_id=run_id)
     try:
-        reads = await session.read_both(reader or _change_feed(full))
-        result = plan(session.plan_input(reads, force))
-        report = Report(name, "ok", result, warnings=session.prepared.warnings, notes=_notes(reads), run_id=run_id)
-        if result.blocked:
-            report.status = "blocked"
-        else:
-            executor = Executor(store, name, run_id, session.connectors, session.prepared.mapper, progress)
-            report.outcome = await executor.execute(result)
-            _remember(store, session, reads, report.outcome)
-            report.status = "failed" if report.outcome.failed else "ok"
+        session = Session(loaded, connection, store)
+    except BaseException as error:  # settings a connector refuses, or a signal: the row never stays `running`
+        report.status = "error" if isinstance(error, Exception) else "interrupted"
+        store.finish_run(run_id, report.status, report.summary())
+        raise
+    try:
+        report = await _sync(session, run_id, full, force, progress, reader, report)
+    except (asyncio.CancelledError, KeyboardInterrupt):
+        report.status = "interrupted"
+        report.requests = session.requests()
+        store.finish_run(run_id, "interrupted", report.summary())  # the journal lets the next run resume
+        raise
     except Exception as error:  # noqa: BLE001 - the run is recorded as failed with the reason
         report = _failed(name, session, error)
         report.run_id = run_id
@@ -250,6 +252,31 @@ async def _run_locked(
         await session.aclose()
     report.requests = session.requests()
     store.finish_run(run_id, report.status, report.summary())
+    return report
+
+
+async def _sync(
+    session: Session,
+    run_id: int,
+    full: bool,
+    force: bool,
+    progress: Progress | None,
+    reader: Reader | None,
+    report: Report,
+) -> Report:
+    """Read, plan and write; `report` is filled as the run goes, so an interrupted run can say how far it got."""
+    name, store = session.connection.name, session.store
+    reads = await session.read_both(reader or _change_feed(full))
+    result = plan(session.plan_input(reads, force))
+    report.plan, report.warnings, report.notes = result, session.prepared.warnings, _notes(reads)
+    if result.blocked:
+        report.status = "blocked"
+        return report
+    executor = Executor(store, name, run_id, session.connectors, session.prepared.mapper, progress)
+    report.outcome = executor.outcome
+    report.outcome = await executor.execute(result)
+    _remember(store, session, reads, report.outcome)
+    report.status = "failed" if report.outcome.failed else "ok"
     return report
 
 

@@ -12,6 +12,7 @@ import typer
 from rich.progress import Progress, TaskID
 
 from engine.cli import output
+from engine.cli.interrupt import exit_code, interruptible
 from engine.config import ConfigError, LoadedConfig, load_config
 from engine.config.models import Config, Connection
 from engine.connection import prepare
@@ -152,7 +153,8 @@ def plan(config: ConfigArg, connection: ConnectionOpt = None, full: FullOpt = Fa
     """Dry run: print what a run would do, writing nothing."""
     loaded = _load(config)
     store = StateStore(loaded.state_url)
-    reports = [asyncio.run(plan_connection(loaded, c, store, full=full)) for c in _connections(loaded, connection)]
+    with interruptible():
+        reports = [asyncio.run(plan_connection(loaded, c, store, full=full)) for c in _connections(loaded, connection)]
     _emit(reports, as_json, show_plan=True)
     if any(r.status == "error" for r in reports):
         raise typer.Exit(1)
@@ -169,7 +171,23 @@ def run(
     """Sync: read both sides, plan, write, and remember."""
     loaded = _load(config)
     store = StateStore(loaded.state_url)
-    reports = []
+    reports: list[Report] = []
+    with interruptible():
+        _run_each(loaded, store, connection, full, force, as_json, reports)
+    _emit(reports, as_json, show_plan=False)
+    if any(r.status != "ok" for r in reports):
+        raise typer.Exit(1)
+
+
+def _run_each(
+    loaded: LoadedConfig,
+    store: StateStore,
+    connection: str | None,
+    full: bool,
+    force: bool,
+    as_json: bool,
+    reports: list[Report],
+) -> None:
     for selected in _connections(loaded, connection):
         with Progress(transient=True, disable=as_json or not sys.stderr.isatty(), console=output.errors) as bar:
             task = bar.add_task(f"{selected.name}", total=None)
@@ -180,9 +198,6 @@ def run(
             reports.append(
                 asyncio.run(run_connection(loaded, selected, store, full=full, force=force, progress=advance))
             )
-    _emit(reports, as_json, show_plan=False)
-    if any(r.status != "ok" for r in reports):
-        raise typer.Exit(1)
 
 
 @app.command()
@@ -248,9 +263,9 @@ def main() -> None:
         sys.exit(2)
     except typer.Exit as done:
         sys.exit(done.exit_code)
-    except (typer.Abort, KeyboardInterrupt):
+    except (typer.Abort, KeyboardInterrupt) as stop:
         output.fail("interrupted")
-        sys.exit(130)
+        sys.exit(exit_code(stop.__cause__ or stop))
     except Exception as error:  # noqa: BLE001 - click usage errors and anything unexpected: no traceback
         _unexpected(error)
     sys.exit(code if isinstance(code, int) else 0)

@@ -33,7 +33,7 @@ class LockStore(Database):
                 row = tx.execute(select(_LOCKS.c.holder).where(_LOCKS.c.name == name)).first()
                 if row is None or row[0] == holder:
                     return True
-                if not _holder_gone(row[0]):
+                if not holder_gone(row[0]):
                     return False
                 tx.execute(
                     update(_LOCKS)
@@ -55,7 +55,12 @@ def process_holder() -> str:
     return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
 
 
-def _holder_gone(holder: str) -> bool:
+def on_this_host(holder: str) -> bool:
+    match = _PROCESS_HOLDER.match(holder)
+    return match is not None and match["host"] == socket.gethostname()
+
+
+def holder_gone(holder: str) -> bool:
     """True when the holder is a process on this host that no longer runs (killed, crashed)."""
     match = _PROCESS_HOLDER.match(holder)
     if match is None or match["host"] != socket.gethostname():

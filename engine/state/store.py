@@ -19,8 +19,12 @@ __all__ = ["StateStore", "normalise_url", "process_holder"]
 
 
 class StateStore(LinkStore, CursorStore, JournalStore, RunStore, RetryStore, CredentialStore, LockStore):
-    """Links and merge bases, the record index, cursors, the write journal, runs, retries, credentials and locks."""
+    """Links and merge bases, the record index, cursors, the write journal, runs, retries, credentials and locks.
+
+    Opening it closes the runs a dead process left `running` (`closed_on_open` holds their ids).
+    """
 
     def __init__(self, url: str) -> None:
         super().__init__(url)
         migrate(self.engine)
+        self.closed_on_open = self.close_abandoned_runs()
