@@ -49,6 +49,13 @@ class Result:
     def json(self) -> Any:
         return json.loads(self.out)
 
+    @property
+    def one(self) -> Any:
+        """The object of the only connection: `--json` always prints a list, one object per connection."""
+        data = json.loads(self.out)
+        assert isinstance(data, list) and len(data) == 1, data
+        return data[0]
+
 
 @dataclass
 class Workspace:
@@ -151,7 +158,7 @@ def test_plan_is_a_dry_run_that_writes_nothing(workspace: Workspace) -> None:
     result = workspace.pairsync("plan", "pairsync.yaml", "--json")
     assert result.code == 0
     assert files(workspace) == before
-    summary = result.json
+    summary = result.one
     assert set(summary) >= SUMMARY_KEYS
     assert all(set(summary[key]) == {"left", "right"} for key in SIDE_COUNTS)
     assert (summary["connection"], summary["status"]) == ("crm-book", "planned")
@@ -170,16 +177,16 @@ def test_plan_as_a_table_lists_each_operation(workspace: Workspace) -> None:
 
 def test_run_writes_and_a_second_run_plans_nothing(workspace: Workspace) -> None:
     first = workspace.pairsync("run", "pairsync.yaml", "--json")
-    assert (first.code, first.json["status"], first.json["created"]) == (0, "ok", {"left": 1, "right": 2})
+    assert (first.code, first.one["status"], first.one["created"]) == (0, "ok", {"left": 1, "right": 2})
     assert {r.fields["email"] for r in workspace.store("book").records.values()} == {
         "alan@example.com",
         "ada@example.com",
         "grace@example.com",
     }
-    again = workspace.pairsync("plan", "pairsync.yaml", "--json").json
+    again = workspace.pairsync("plan", "pairsync.yaml", "--json").one
     rerun = workspace.pairsync("run", "pairsync.yaml", "--json")
     nothing = {"left": 0, "right": 0}
-    for summary in (again, rerun.json):
+    for summary in (again, rerun.one):
         assert [summary[key] for key in ("created", "updated", "tagged", "untagged")] == [nothing] * 4
     assert rerun.code == 0
 
@@ -194,9 +201,9 @@ def test_a_failing_record_exits_1_and_is_retried_next_run(workspace: Workspace) 
     book = workspace.folder / "book.json"
     reject_grace = (f"book@{book}", str(book), "grace@example.com")
     failing = workspace.pairsync(*reject_grace, "run", "pairsync.yaml", "--json", script=FAILING_CLI)
-    assert (failing.code, failing.json["status"], failing.json["failed"]) == (1, "failed", 1)
-    assert failing.json["created"] == {"left": 1, "right": 1}  # the others are written all the same
-    waiting = workspace.pairsync("status", "pairsync.yaml", "--json").json
+    assert (failing.code, failing.one["status"], failing.one["failed"]) == (1, "failed", 1)
+    assert failing.one["created"] == {"left": 1, "right": 1}  # the others are written all the same
+    waiting = workspace.pairsync("status", "pairsync.yaml", "--json").one
     assert [(f["side"], f["error"]) for f in waiting["failures"]] == [
         ("left", "create on right failed: rejected by the memory store (injected failure)")
     ]
@@ -204,19 +211,19 @@ def test_a_failing_record_exits_1_and_is_retried_next_run(workspace: Workspace) 
     assert still_failing.code == 1
     assert "crm-book: " in still_failing.err and "(injected failure)" in still_failing.err
     retried = workspace.pairsync("run", "pairsync.yaml", "--json")
-    assert (retried.code, retried.json["created"]["right"], retried.json["failed"]) == (0, 1, 0)
-    assert workspace.pairsync("status", "pairsync.yaml", "--json").json["failures"] == []
+    assert (retried.code, retried.one["created"]["right"], retried.one["failed"]) == (0, 1, 0)
+    assert workspace.pairsync("status", "pairsync.yaml", "--json").one["failures"] == []
     emails = [r.fields["email"] for r in workspace.store("book").records.values()]
     assert sorted(emails) == ["ada@example.com", "alan@example.com", "grace@example.com"]  # no duplicate
 
 
 def test_status_reports_links_and_runs(workspace: Workspace) -> None:
-    assert workspace.pairsync("status", "pairsync.yaml", "--json").json["runs"] == []
+    assert workspace.pairsync("status", "pairsync.yaml", "--json").one["runs"] == []
     workspace.pairsync("run", "pairsync.yaml")
     status = workspace.pairsync("status", "pairsync.yaml", "--json")
     table = workspace.pairsync("status", "pairsync.yaml")
     assert (status.code, table.code) == (0, 0)
-    data = status.json
+    data = status.one
     assert (data["connection"], data["linked"], data["unlinked"], data["failures"]) == (
         "crm-book",
         3,
@@ -237,14 +244,14 @@ def test_an_unknown_connection_exits_2_listing_the_connections(workspace: Worksp
         )
 
 
-def test_several_connections_print_a_json_list(workspace: Workspace) -> None:
+def test_json_is_always_a_list_of_connections(workspace: Workspace) -> None:
     write_config(workspace.folder, TWO_CONNECTIONS)
     planned = workspace.pairsync("plan", "pairsync.yaml", "--json")
     status = workspace.pairsync("status", "pairsync.yaml", "--json")
     only = workspace.pairsync("plan", "pairsync.yaml", "--json", "--connection", "book-crm")
     assert [s["connection"] for s in planned.json] == ["crm-book", "book-crm"]
     assert [s["connection"] for s in status.json] == ["crm-book", "book-crm"]
-    assert only.json["connection"] == "book-crm"
+    assert [s["connection"] for s in only.json] == ["book-crm"]
 
 
 @pytest.mark.parametrize(
@@ -322,6 +329,20 @@ def test_a_rejected_key_is_reported_without_showing_it(tmp_path: Path, stripe: S
     workspace = stripe_workspace(tmp_path, stripe, wrong)
     result = workspace.pairsync("run", "pairsync.yaml", "--json")
     assert result.code == 1
-    assert result.json["status"] != "ok"
+    assert result.one["status"] != "ok"
     for text in (result.out + result.err, state_bytes(workspace).decode(errors="replace")):
         assert wrong not in text and WEBHOOK_SECRET not in text
+
+
+def test_a_busy_connection_exits_75_not_1(workspace: Workspace) -> None:
+    """Issue 18.5: busy had the code of a run with failures; a script must tell "try later" from "broken"."""
+    from engine.state.store import StateStore, process_holder
+
+    (workspace.folder / ".pairsync").mkdir()
+    store = StateStore(f"sqlite:///{workspace.folder / '.pairsync' / 'state.db'}")
+    assert store.acquire("run:crm-book", process_holder())  # this live test process holds the connection
+    result = workspace.pairsync("run", "pairsync.yaml", "--json")
+    store.close()
+    assert result.code == 75
+    assert result.one["status"] == "busy"
+    assert "another run of this connection is in progress" in result.err + result.out

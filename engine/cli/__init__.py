@@ -1,4 +1,5 @@
-"""The `pairsync` command line. Exit codes: 0 success, 1 the run had failures, 2 bad config or usage."""
+"""The `pairsync` command line. Exit codes: see engine/cli/exits.py (0 success, 1 failures, 2 config or usage,
+75 busy, 130/143 interrupted)."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from typing import Annotated, Any
 import typer
 from rich.progress import Progress, TaskID
 
-from engine.cli import output
+from engine.cli import exits, output
 from engine.cli.interrupt import exit_code, interruptible
 from engine.config import ConfigError, LoadedConfig, load_config
 from engine.config.models import Config, Connection
@@ -31,7 +32,7 @@ app = typer.Typer(
 
 ConfigArg = Annotated[Path, typer.Argument(help="The connections file (YAML).")]
 ConnectionOpt = Annotated[str | None, typer.Option("--connection", "-c", help="Only this connection.")]
-JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON object (a list for several connections).")]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON: a list with one object per connection.")]
 FullOpt = Annotated[bool, typer.Option("--full", help="Ignore cursors and read both sides completely.")]
 
 
@@ -55,8 +56,7 @@ def _connections(loaded: LoadedConfig, name: str | None) -> list[Connection]:
 
 def _emit(reports: list[Report], as_json: bool, show_plan: bool) -> None:
     if as_json:
-        data: Any = [r.summary() for r in reports]
-        output.print_json(data[0] if len(data) == 1 else data)
+        output.print_json([r.summary() for r in reports])  # always a list, one object per connection
         return
     for report in reports:
         output.print_messages(report)
@@ -175,8 +175,9 @@ def run(
     with interruptible():
         _run_each(loaded, store, connection, full, force, as_json, reports)
     _emit(reports, as_json, show_plan=False)
-    if any(r.status != "ok" for r in reports):
-        raise typer.Exit(1)
+    code = exits.for_runs(r.status for r in reports)
+    if code:
+        raise typer.Exit(code)
 
 
 def _run_each(

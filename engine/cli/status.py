@@ -44,7 +44,7 @@ def show_status(loaded: LoadedConfig, as_json: bool) -> None:
     store = StateStore(loaded.state_url)
     data = [connection_status(store, c.name) for c in loaded.config.connections]
     if as_json:
-        output.print_json(data[0] if len(data) == 1 else data)
+        output.print_json(data)  # always a list, one object per connection
         return
     table = Table(title="status")
     for column in ("connection", "linked", "unlinked left", "unlinked right", "waiting retry", "last run"):
