@@ -133,6 +133,24 @@ CASES: list[tuple[str, str, list[str]]] = [
         ["F:7: connections[0].left: required key is missing"],
     ),
     (
+        "a cron hour out of range (the scheduler's own parser)",
+        TWO_MEMORY_ACCOUNTS + "  - name: c\n    left: crm\n    right: book\n    schedule: '0 25 * * *'\n",
+        [
+            "F:10: connections[0].schedule: schedule '0 25 * * *' is not a valid cron expression: hour '25': "
+            "the last value (25) is higher than the maximum value (23); the 5 fields are minute hour "
+            "day-of-month month day-of-week (minute 0-59, hour 0-23, day 1-31, month 1-12, day-of-week 0-6)"
+        ],
+    ),
+    (
+        "a cron minute out of range",
+        TWO_MEMORY_ACCOUNTS + "  - name: c\n    left: crm\n    right: book\n    schedule: '61 * * * *'\n",
+        [
+            "F:10: connections[0].schedule: schedule '61 * * * *' is not a valid cron expression: minute '61': "
+            "the last value (61) is higher than the maximum value (59); the 5 fields are minute hour "
+            "day-of-month month day-of-week (minute 0-59, hour 0-23, day 1-31, month 1-12, day-of-week 0-6)"
+        ],
+    ),
+    (
         "missing top-level key",
         "accounts:\n  crm:\n    connector: memory\n",
         ["F:1: connections: required key is missing"],
