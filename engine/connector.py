@@ -152,6 +152,9 @@ class Connector(ABC):
     settings_model: ClassVar[type[ConnectorSettings]] = ConnectorSettings
     match_field: ClassVar[str] = "email"
     connection_options: ClassVar[type[BaseModel] | None] = None
+    identity_settings: ClassVar[tuple[str, ...]] = ("base_url",)
+    """The settings that select whose data the account reads (host, key, company): when one changes, the
+    connection's state belongs to another account and that side starts afresh (engine/identity.py)."""
 
     def __init__(self, settings: ConnectorSettings, context: ConnectorContext) -> None:
         self.settings = settings
@@ -198,6 +201,11 @@ class Connector(ABC):
     def sandbox(cls) -> type[Sandbox] | None:
         """The sandbox server class for this connector's API, if it ships one."""
         return None
+
+
+class CursorRefused(Exception):
+    """Raised by `list(since)` when the app refuses the cursor (expired, unreadable, of another account): the
+    engine lists the side in full instead and says so in a note."""
 
 
 class WebhookError(Exception):

@@ -15,7 +15,8 @@ from typing import Any
 from engine.config.loaded import LoadedConfig
 from engine.config.models import Connection
 from engine.connection import Prepared, match_fields, prepare
-from engine.connector import Connector, ConnectorContext
+from engine import identity
+from engine.connector import Connector, ConnectorContext, CursorRefused
 from engine.executor import Executor, Outcome
 from engine.planner.model import SIDES, Plan, Side
 from engine.planner.plan import PlanInput, plan
@@ -92,6 +93,7 @@ class Session:
         self.prepared: Prepared = prepare(loaded, connection, self.plugins)
         self.contexts = {side: self._context(side) for side in SIDES}
         self.known: dict[Side, dict[str, Record]] = {}
+        self.fresh: dict[Side, str] = {}  # sides whose account changed: read in full, no old links (a note each)
         self.connectors: dict[Side, Connector] = {
             side: self.prepared.accounts[side].connector(self.prepared.accounts[side].settings, self.contexts[side])
             for side in SIDES
@@ -112,10 +114,42 @@ class Session:
         for connector in self.connectors.values():
             await connector.aclose()
 
+    def check_accounts(self, apply: bool) -> None:
+        """Notice a side whose settings now select another account; `apply` (a run, not a plan) forgets the old
+        account's links, cursors and index, so nothing of it is reused."""
+        name = self.connection.name
+        for side in SIDES:
+            shown = identity.described(self.prepared.accounts[side])
+            stored = self.store.identity(name, side)
+            if stored is not None and stored[0] != identity.fingerprint(shown):
+                links = len(self.store.links(name))
+                self.fresh[side] = (
+                    f"{side}: account {self.prepared.accounts[side].name!r} now selects other data "
+                    f"({identity.what_changed(stored[1], shown)}); the connection starts afresh on that side: "
+                    f"{links} links, the cursors and the records seen in the old account are "
+                    f"{'dropped' if apply else 'dropped by the run'}, and records are matched again"
+                )
+                if apply:
+                    self.store.start_afresh(name, side)
+            if apply and (stored is None or side in self.fresh):
+                self.store.save_identity(name, side, identity.fingerprint(shown), shown)
+
     async def read(self, side: Side, full: bool) -> SideRead:
         name = self.connection.name
-        since = None if full else self.store.cursor(name, side)
+        since = None if full or self.fresh else self.store.cursor(name, side)
         read = SideRead(complete=True)
+        try:
+            await self._list(side, since, read)
+        except CursorRefused as refused:
+            if since is None:
+                raise
+            read = SideRead(complete=True, notes=[f"{side}: the saved cursor was refused ({refused}): full listing"])
+            await self._list(side, None, read)
+        waiting = [rid for rid in self.store.retries(name, side) if rid not in read.changes]
+        read.changes.update(await self.fetch(side, waiting))
+        return read
+
+    async def _list(self, side: Side, since: Any, read: SideRead) -> None:
         last_seen = False
         async for page in self.connectors[side].list(since):
             for record in page.records:
@@ -126,9 +160,6 @@ class Session:
             if page.last:
                 read.cursor, last_seen = page.cursor, True
         read.complete = read.complete and last_seen
-        waiting = [rid for rid in self.store.retries(name, side) if rid not in read.changes]
-        read.changes.update(await self.fetch(side, waiting))
-        return read
 
     async def read_both(self, reader: Reader) -> dict[Side, SideRead]:
         """Both sides at once: neither read depends on the other."""
@@ -149,14 +180,14 @@ class Session:
 
     def plan_input(self, reads: dict[Side, SideRead], force: bool) -> PlanInput:
         name, c = self.connection.name, self.connection
-        self.known = {side: self.store.seen(name, side) for side in SIDES}
+        self.known = {side: {} if side in self.fresh else self.store.seen(name, side) for side in SIDES}
         index = {side: {**self.known[side], **reads[side].changes} for side in SIDES}
         return PlanInput(
             connection=name,
             mapper=self.prepared.mapper,
             changes={side: reads[side].changes for side in SIDES},
             index=index,
-            links=self.store.links(name),
+            links=[] if self.fresh else self.store.links(name),
             direction=c.resolved_direction,
             conflict=c.conflict,
             modes={side: c.mode_for(side) for side in SIDES},
@@ -168,7 +199,7 @@ class Session:
             deletions=c.deletions,
             unsubscribes=c.unsubscribes,
             tags_supported={side: self.connectors[side].capabilities.tags for side in SIDES},
-            pending=self.store.pending(name),
+            pending={} if self.fresh else self.store.pending(name),
             breaker=c.breaker,
             force=force,
             new_key=lambda: f"{name}:{uuid.uuid4().hex}",
@@ -181,6 +212,7 @@ async def plan_connection(
     """The dry run: read both sides and plan, writing nothing (not even cursors)."""
     session = Session(loaded, connection, store)
     try:
+        session.check_accounts(apply=False)
         reads = await session.read_both(_change_feed(full))
         result = plan(session.plan_input(reads, force=False))
     except Exception as error:  # noqa: BLE001 - a failed read is reported for this connection alone
@@ -193,7 +225,7 @@ async def plan_connection(
         result,
         requests=session.requests(),
         warnings=session.prepared.warnings,
-        notes=_notes(reads),
+        notes=_notes(reads, session),
     )
 
 
@@ -266,9 +298,10 @@ async def _sync(
 ) -> Report:
     """Read, plan and write; `report` is filled as the run goes, so an interrupted run can say how far it got."""
     name, store = session.connection.name, session.store
+    session.check_accounts(apply=True)
     reads = await session.read_both(reader or _change_feed(full))
     result = plan(session.plan_input(reads, force))
-    report.plan, report.warnings, report.notes = result, session.prepared.warnings, _notes(reads)
+    report.plan, report.warnings, report.notes = result, session.prepared.warnings, _notes(reads, session)
     if result.blocked:
         report.status = "blocked"
         return report
@@ -299,8 +332,8 @@ def _remember(store: StateStore, session: Session, reads: dict[Side, SideRead], 
             store.save_cursor(name, side, reads[side].cursor)
 
 
-def _notes(reads: dict[Side, SideRead]) -> list[str]:
-    return [note for side in SIDES for note in reads[side].notes]
+def _notes(reads: dict[Side, SideRead], session: Session) -> list[str]:
+    return [*session.fresh.values(), *(note for side in SIDES for note in reads[side].notes)]
 
 
 def _failed(name: str, session: Session, error: BaseException) -> Report:

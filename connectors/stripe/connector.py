@@ -73,6 +73,7 @@ class StripeConnector(Connector):
         ),
     )
     settings_model = StripeSettings
+    identity_settings = ("base_url", "api_key")
     match_field = "email"
     connection_options: ClassVar[type[BaseModel] | None] = StripeConnectionOptions
     settings: StripeSettings

@@ -6,6 +6,7 @@ Each concern lives in its own module and class; `StateStore` is their union over
 
 from __future__ import annotations
 
+from engine.state.accounts import AccountStore
 from engine.state.credentials import CredentialStore
 from engine.state.cursors import CursorStore
 from engine.state.database import migrate, normalise_url
@@ -18,7 +19,9 @@ from engine.state.runs import RunStore
 __all__ = ["StateStore", "normalise_url", "process_holder"]
 
 
-class StateStore(LinkStore, CursorStore, JournalStore, RunStore, RetryStore, CredentialStore, LockStore):
+class StateStore(
+    LinkStore, CursorStore, JournalStore, RunStore, RetryStore, CredentialStore, LockStore, AccountStore
+):
     """Links and merge bases, the record index, cursors, the write journal, runs, retries, credentials and locks.
 
     Opening it closes the runs a dead process left `running` (`closed_on_open` holds their ids).
