@@ -12,10 +12,10 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from engine import identity
 from engine.config.loaded import LoadedConfig
 from engine.config.models import Connection
 from engine.connection import Prepared, match_fields, prepare
-from engine import identity
 from engine.connector import Connector, ConnectorContext, CursorRefused
 from engine.executor import Executor, Outcome
 from engine.planner.model import SIDES, Plan, Side
