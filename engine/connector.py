@@ -208,6 +208,11 @@ class CursorRefused(Exception):
     engine lists the side in full instead and says so in a note."""
 
 
+class Unreachable(Exception):
+    """The app did not answer at all (no connection, DNS, TLS, timeout): the engine names the account, the URL and
+    what to check. Connectors whose SDK hides httpx raise it; httpx transport errors are recognised as such."""
+
+
 class WebhookError(Exception):
     """A webhook that failed verification: it changes nothing."""
 

@@ -12,11 +12,13 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from engine import identity
+import httpx
+
+from engine import identity, labels
 from engine.config.loaded import LoadedConfig
 from engine.config.models import Connection
 from engine.connection import Prepared, match_fields, prepare
-from engine.connector import Connector, ConnectorContext, CursorRefused
+from engine.connector import Connector, ConnectorContext, CursorRefused, Unreachable
 from engine.executor import Executor, Outcome
 from engine.planner.model import SIDES, Plan, Side
 from engine.planner.plan import PlanInput, plan
@@ -52,25 +54,30 @@ class Report:
     run_id: int | None = None
     error: str | None = None
 
+    links_total: int = 0
+    labels: dict[tuple[str, str], str] = field(default_factory=dict)
+    """(side, record id) -> how a user recognises the record (name and email), for tables."""
+
     def summary(self) -> dict[str, Any]:
+        """The figures of docs/output.md: what was done (a plan: what would be done), the plan apart, links."""
         counts = self.plan.counts()
+        planned = {k: counts[k] for k in WRITES}
         data: dict[str, Any] = {"connection": self.connection, "status": self.status, "run_id": self.run_id}
         if self.outcome is not None:
-            data.update(
-                created=self.outcome.created,
-                updated=self.outcome.updated,
-                tagged=self.outcome.tagged,
-                untagged=self.outcome.untagged,
-                failed=self.outcome.failed,
-            )
-        else:
-            data.update({k: counts[k] for k in ("created", "updated", "tagged", "untagged")}, failed=0)
+            done = {k: dict(getattr(self.outcome, k)) for k in WRITES}
+        elif self.status == "planned":
+            done = planned
+        else:  # blocked, busy, error, interrupted before writing: nothing was written
+            done = {k: {"left": 0, "right": 0} for k in WRITES}
+        new_links = counts["linked"] + sum(done["created"].values())
+        data.update(done, failed=self.outcome.failed if self.outcome is not None else 0)
         data.update(
             skipped=counts["skipped"],
             conflicts=counts["conflicts"],
-            linked=counts["linked"],
+            linked={"total": self.links_total, "new": new_links},
+            planned=planned,
             requests=self.requests,
-            warnings=self.warnings,
+            warnings=[*self.warnings, *([f"blocked: {self.plan.blocked}"] if self.plan.blocked else [])],
             notes=self.notes,
         )
         if self.plan.blocked:
@@ -78,6 +85,9 @@ class Report:
         if self.error:
             data["error"] = self.error
         return data
+
+
+WRITES = ("created", "updated", "tagged", "untagged")
 
 
 class Session:
@@ -105,6 +115,14 @@ class Session:
             account,
             lambda key: self.store.credential(account, key),
             lambda key, value: self.store.save_credential(account, key, value),
+        )
+
+    def labels(self, reads: dict[Side, SideRead]) -> dict[tuple[str, str], str]:
+        """A human label for every record this run knows of (read now, or seen in an earlier run)."""
+        fields = match_fields(self.connection, self.prepared.accounts)
+        return labels.merged(
+            *(labels.labels(side, self.known.get(side, {}).values(), fields[side]) for side in SIDES),
+            *(labels.labels(side, reads[side].changes.values(), fields[side]) for side in SIDES),
         )
 
     def requests(self) -> dict[str, int]:
@@ -140,6 +158,8 @@ class Session:
         read = SideRead(complete=True)
         try:
             await self._list(side, since, read)
+        except (Unreachable, httpx.TransportError) as error:
+            raise SideUnreachable(self._unreachable(side, error)) from None
         except CursorRefused as refused:
             if since is None:
                 raise
@@ -148,6 +168,16 @@ class Session:
         waiting = [rid for rid in self.store.retries(name, side) if rid not in read.changes]
         read.changes.update(await self.fetch(side, waiting))
         return read
+
+    def _unreachable(self, side: Side, error: BaseException) -> str:
+        setup = self.prepared.accounts[side]
+        url = getattr(setup.settings, "base_url", None) or "its default address"
+        cause = str(error) or type(error).__name__
+        return (
+            f"cannot reach the {side} side: account {setup.name!r} ({setup.connector.name}) at {url} did not answer "
+            f"({type(error).__name__}: {cause}). Check that the address in the account's `base_url` is right and "
+            "reachable from here (network, proxy, firewall, VPN); for a sandbox, that it is running"
+        )
 
     async def _list(self, side: Side, since: Any, read: SideRead) -> None:
         last_seen = False
@@ -219,14 +249,18 @@ async def plan_connection(
         return _failed(connection.name, session, error)
     finally:
         await session.aclose()
-    return Report(
+    report = Report(
         connection.name,
         "planned",
         result,
         requests=session.requests(),
         warnings=session.prepared.warnings,
         notes=_notes(reads, session),
+        labels=session.labels(reads),
     )
+    report.links_total = (0 if session.fresh else len(store.links(connection.name))) + result.counts()["linked"]
+    report.links_total += sum(result.counts()["created"].values())
+    return report
 
 
 async def run_connection(
@@ -302,14 +336,17 @@ async def _sync(
     reads = await session.read_both(reader or _change_feed(full))
     result = plan(session.plan_input(reads, force))
     report.plan, report.warnings, report.notes = result, session.prepared.warnings, _notes(reads, session)
+    report.labels = session.labels(reads)
     if result.blocked:
         report.status = "blocked"
+        report.links_total = len(store.links(name))
         return report
     executor = Executor(store, name, run_id, session.connectors, session.prepared.mapper, progress)
     report.outcome = executor.outcome
     report.outcome = await executor.execute(result)
     _remember(store, session, reads, report.outcome)
     report.status = "failed" if report.outcome.failed else "ok"
+    report.links_total = len(store.links(name))
     return report
 
 
@@ -336,8 +373,13 @@ def _notes(reads: dict[Side, SideRead], session: Session) -> list[str]:
     return [*session.fresh.values(), *(note for side in SIDES for note in reads[side].notes)]
 
 
+class SideUnreachable(Exception):
+    """A side's app did not answer; the message names the account, the URL and what to check."""
+
+
 def _failed(name: str, session: Session, error: BaseException) -> Report:
-    message = REDACTOR.redact(f"{type(error).__name__}: {error}")
+    shown = str(error) if isinstance(error, SideUnreachable) else f"{type(error).__name__}: {error}"
+    message = REDACTOR.redact(shown)
     if len(message) > 2000:  # a database error can quote a whole statement
         message = message[:2000] + " … (cut)"
     return Report(

@@ -194,7 +194,7 @@ def test_run_writes_and_a_second_run_plans_nothing(workspace: Workspace) -> None
 def test_run_as_a_table_prints_the_summary(workspace: Workspace) -> None:
     result = workspace.pairsync("run", "pairsync.yaml")
     assert result.code == 0
-    assert "crm-book" in result.out and "L 1 · R 2" in result.out
+    assert "crm-book: ok" in result.out and "created (done)" in result.out
 
 
 def test_a_failing_record_exits_1_and_is_retried_next_run(workspace: Workspace) -> None:
@@ -346,3 +346,51 @@ def test_a_busy_connection_exits_75_not_1(workspace: Workspace) -> None:
     assert result.code == 75
     assert result.one["status"] == "busy"
     assert "another run of this connection is in progress" in result.err + result.out
+
+
+
+def test_plan_json_lists_every_operation_with_its_changes(workspace: Workspace) -> None:
+    """Issue 18.7: `plan --json` held only counts."""
+    result = workspace.pairsync("plan", "pairsync.yaml", "--json")
+    operations = result.one["operations"]
+    creates = {op["record"]: op for op in operations if op["kind"] == "create"}
+    assert set(creates) == {
+        "Ada Lovelace <ada@example.com>",
+        "Grace Hopper <grace@example.com>",
+        "Alan Turing <alan@example.com>",
+    }
+    ada = creates["Ada Lovelace <ada@example.com>"]
+    assert (ada["side"], ada["reason"]) == ("right", "no match on the right side")
+    assert {"field": "company", "old": None, "new": "Engines"} in ada["changes"]
+    assert result.one["planned"]["created"] == {"left": 1, "right": 2}
+
+
+def test_tables_fit_80_columns_and_show_records_by_name(workspace: Workspace) -> None:
+    """Issue 18.10: cut headers, Python dict reprs and bare ids at 80 columns."""
+    planned = workspace.pairsync("plan", "pairsync.yaml", COLUMNS="80")
+    done = workspace.pairsync("run", "pairsync.yaml", COLUMNS="80")
+    for result in (planned, done):
+        assert result.code == 0, result.err
+        assert max(len(line) for line in result.out.splitlines()) <= 80
+        assert "…" not in result.out and "{'" not in result.out
+    assert "Ada Lovelace" in planned.out and "company: Engines" in planned.out
+    assert "links: 3 in total, 3 new" in done.out
+
+
+def test_a_failed_read_is_never_reported_as_nothing_to_do(tmp_path: Path) -> None:
+    """Issue 18.8: an unreachable API printed its error and then `nothing to do`."""
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        closed = probe.getsockname()[1]  # nothing listens here once the probe is closed
+    workspace = stripe_workspace(tmp_path, _Unreachable(f"http://127.0.0.1:{closed}"), SECRET)  # type: ignore[arg-type]
+    result = workspace.pairsync("plan", "pairsync.yaml")
+    assert result.code == 1
+    assert "nothing to do" not in result.out + result.err
+    assert f"http://127.0.0.1:{closed}" in result.err and "billing" in result.err
+
+
+@dataclass
+class _Unreachable:
+    base_url: str

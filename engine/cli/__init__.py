@@ -12,7 +12,7 @@ from typing import Annotated, Any
 import typer
 from rich.progress import Progress, TaskID
 
-from engine.cli import exits, output
+from engine.cli import exits, output, plan_output
 from engine.cli.interrupt import exit_code, interruptible
 from engine.config import ConfigError, LoadedConfig, load_config
 from engine.config.models import Config, Connection
@@ -55,16 +55,20 @@ def _connections(loaded: LoadedConfig, name: str | None) -> list[Connection]:
 
 
 def _emit(reports: list[Report], as_json: bool, show_plan: bool) -> None:
+    if as_json and show_plan:
+        plan_output.stream_json(reports, sys.stdout)  # every operation, one a line
+        return
     if as_json:
         output.print_json([r.summary() for r in reports])  # always a list, one object per connection
         return
     for report in reports:
         output.print_messages(report)
-        if show_plan and report.plan.operations:
-            output.console.print(output.plan_table(report.plan))
-        elif show_plan:
-            output.say(f"{report.connection}: nothing to do")
-    output.console.print(output.summary_table(reports))
+        if show_plan and report.status == "planned":
+            if report.plan.operations:
+                output.console.print(plan_output.plan_table(report))
+            else:
+                output.say(f"{report.connection}: nothing to do")
+        output.console.print(plan_output.summary_table(report))
 
 
 @app.command()

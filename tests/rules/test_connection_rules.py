@@ -249,7 +249,7 @@ def test_id_field_rebuilds_links_after_the_state_is_lost(make_sync: Any) -> None
     sync.lose_state()
     report = sync.run()
     assert report.summary()["created"] == {"left": 0, "right": 0}
-    assert report.summary()["linked"] == 3
+    assert report.summary()["linked"] == {"total": 3, "new": 3}
     assert sorted(sync.right.live()) == right_ids
     assert len(sync.left.live()) == 3
 
