@@ -394,3 +394,17 @@ def test_a_failed_read_is_never_reported_as_nothing_to_do(tmp_path: Path) -> Non
 @dataclass
 class _Unreachable:
     base_url: str
+
+
+def test_status_needs_no_secrets_and_lists_recent_runs(tmp_path: Path, stripe: SandboxServer) -> None:
+    """Issue 18.13: status demanded every secret of the config and showed one run."""
+    workspace = stripe_workspace(tmp_path, stripe, SECRET)
+    for _ in range(2):
+        assert workspace.pairsync("run", "pairsync.yaml").code == 0
+    without = {k: v for k, v in workspace.env.items() if k not in ("STRIPE_KEY", "STRIPE_WEBHOOK")}
+    shown = Workspace(tmp_path, without).pairsync("status", "pairsync.yaml", COLUMNS="80")
+    assert shown.code == 0, shown.err
+    assert "recent runs of billing-book" in shown.out
+    assert "#1" in shown.out and "#2" in shown.out and "created 2" in shown.out
+    listed = Workspace(tmp_path, without).pairsync("status", "pairsync.yaml", "--json")
+    assert [run["id"] for run in listed.one["runs"]] == [2, 1]

@@ -209,8 +209,9 @@ def _run_each(
 def status(config: ConfigArg, as_json: JsonOpt = False) -> None:
     """Recent runs, linked and unlinked records, and failures waiting for a retry."""
     from engine.cli.status import show_status
+    from engine.config.state_only import load_state_only
 
-    show_status(_load(config), as_json)
+    show_status(load_state_only(config), as_json)  # the state store only: no secrets needed
 
 
 @app.command()

@@ -285,3 +285,18 @@ def test_the_plan_counts_the_tags_then_actions_add_to_created_records(make_sync:
     done = sync.run().summary()
     assert planned["tagged"] == done["tagged"] == {"left": 0, "right": 6}
     assert all(r.tags == {"from left", "customer"} for r in sync.right.live().values())
+
+
+def test_a_blocked_run_reports_nothing_done_and_says_blocked(make_sync: Any) -> None:
+    """Issue 18.9: a breaker-blocked run reported its planned updates as done and had no warning."""
+    sync = make_sync({"breaker": {"max_share": 0.5, "min_records": 1}})
+    ids = [sync.left.add({"email": f"p{i}@x.io", "name": "Old"}) for i in range(4)]
+    sync.run()
+    for rid in ids:
+        sync.left.edit(rid, {"name": "New"})
+    summary = sync.run().summary()
+    assert summary["status"] == "blocked"
+    assert summary["updated"] == {"left": 0, "right": 0}
+    assert summary["planned"]["updated"] == {"left": 0, "right": 4}
+    assert summary["linked"] == {"total": 4, "new": 0}
+    assert [w for w in summary["warnings"] if w.startswith("blocked: this run would change 4 of 4")]
