@@ -18,7 +18,7 @@ from engine.config import ConfigError, LoadedConfig, load_config
 from engine.config.models import Config, Connection
 from engine.connection import prepare
 from engine.errors import UserError
-from engine.plugins import Registry, registry
+from engine.plugins import ALLOW_LIST_ENV, Registry, registry
 from engine.runner import Report, plan_connection, run_connection
 from engine.secrets import REDACTOR
 from engine.state.store import StateStore
@@ -92,17 +92,20 @@ def connectors(as_json: JsonOpt = False) -> None:
                 "fields": cls.schema.names(),
             }
         )
+    for unknown in plugins.unknown:
+        output.warn(f"{ALLOW_LIST_ENV} names no installed plugin {unknown}")
     if as_json:
-        output.print_json({"connectors": rows, "failed_plugins": plugins.failed})
+        output.print_json({"connectors": rows, "failed_plugins": plugins.failed, "unknown_plugins": plugins.unknown})
         return
     from rich.table import Table
 
     table = Table(title="connectors")
-    for column in ("name", "kind", "change feed", "tags", "batch", "source of truth", "sandbox"):
-        table.add_column(column)
+    for column in ("name", "plugin", "kind", "change feed", "tags", "batch", "source of truth", "sandbox"):
+        table.add_column(column, overflow="fold")
     for row in rows:
         table.add_row(
             row["name"],
+            row["plugin"],
             row["kind"],
             row["change_feed"],
             _yes(row["tags"]),
