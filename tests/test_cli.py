@@ -128,7 +128,7 @@ def test_validate_says_ok_and_prints_warnings(workspace: Workspace) -> None:
         "connections:\n  - {name: billing-book, left: billing, right: book}\n"
     )
     result = workspace.pairsync("validate", "pairsync.yaml")
-    assert (result.code, result.out.strip()) == (0, "pairsync.yaml: 2 accounts, 1 connections: ok")
+    assert (result.code, result.out.strip()) == (0, "pairsync.yaml: 2 accounts, 1 connection: ok")
     assert result.err.startswith("warning: connection 'billing-book': direction defaults to two-way")
     assert "Set `direction: left-to-right` unless you mean it." in " ".join(result.err.split())
 

@@ -79,6 +79,14 @@ CASES: list[tuple[str, str, list[str]]] = [
         ],
     ),
     (
+        "typo in a connector's own connection key (issue 18.19: the list omitted it)",
+        STRIPE_AND_MEMORY + "  - name: c\n    left: billing\n    right: book\n    sync_rule: {}\n",
+        [
+            "F:12: connections[0].sync_rule: unknown key; did you mean `sync_rules`? "
+            f"(expected one of: {CONNECTION_KEYS}, sync_rules)",
+        ],
+    ),
+    (
         "unset environment variable",
         STRIPE_AND_MEMORY.replace("STRIPE_KEY", "NOT_SET_ANYWHERE") + "  - {name: c, left: billing, right: book}\n",
         [
@@ -168,12 +176,15 @@ CASES: list[tuple[str, str, list[str]]] = [
     (
         "invalid YAML",
         "accounts:\n  crm:\n    connector: memory\n   bad: [\n",
-        ["F:4: not valid YAML: expected <block end>, but found '<block mapping start>'"],
+        [
+            "F:4: not valid YAML: the indentation does not line up: this line is indented more or less than the "
+            "lines of the same block above it"
+        ],
     ),
     (
         "tab indentation",
         "accounts:\n\tcrm: {}\n",
-        ["F:2: not valid YAML: found character '\\t' that cannot start any token"],
+        ["F:2: not valid YAML: a tab character; YAML indents with spaces only"],
     ),
     (
         "a YAML alias inside its own anchor",

@@ -32,8 +32,8 @@ app = typer.Typer(
 
 ConfigArg = Annotated[Path, typer.Argument(help="The connections file (YAML).")]
 ConnectionOpt = Annotated[str | None, typer.Option("--connection", "-c", help="Only this connection.")]
-JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON: a list with one object per connection.")]
-FullOpt = Annotated[bool, typer.Option("--full", help="Ignore cursors and read both sides completely.")]
+JsonOpt = Annotated[bool, typer.Option("--json", metavar="", help="Print JSON: a list with one object per connection.")]
+FullOpt = Annotated[bool, typer.Option("--full", metavar="", help="Ignore cursors and read both sides completely.")]
 
 
 class UsageProblem(UserError):
@@ -118,6 +118,10 @@ def connectors(as_json: JsonOpt = False) -> None:
         output.warn(f"plugin {name!r} failed to load and was skipped: {error}")
 
 
+def _count(number: int, noun: str) -> str:
+    return f"{number} {noun}" if number == 1 else f"{number} {noun}s"
+
+
 def _yes(value: bool) -> str:
     return "yes" if value else "no"
 
@@ -129,7 +133,8 @@ def validate(config: ConfigArg) -> None:
     for connection in loaded.config.connections:
         for warning in prepare(loaded, connection, registry()).warnings:
             output.warn(warning)
-    output.say(f"{config}: {len(loaded.config.accounts)} accounts, {len(loaded.config.connections)} connections: ok")
+    accounts, connections = len(loaded.config.accounts), len(loaded.config.connections)
+    output.say(f"{config}: {_count(accounts, 'account')}, {_count(connections, 'connection')}: ok")
 
 
 @app.command()
@@ -172,7 +177,9 @@ def run(
     config: ConfigArg,
     connection: ConnectionOpt = None,
     full: FullOpt = False,
-    force: Annotated[bool, typer.Option("--force", help="Write even past the mass-change breaker.")] = False,
+    force: Annotated[
+        bool, typer.Option("--force", metavar="", help="Write even past the mass-change breaker.")
+    ] = False,
     as_json: JsonOpt = False,
 ) -> None:
     """Sync: read both sides, plan, write, and remember."""
