@@ -259,11 +259,22 @@ def serve(
     config: ConfigArg,
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8787,
+    log_level: Annotated[
+        str, typer.Option("--log-level", metavar="LEVEL", help="debug, info, warning or error (pairsync's own lines).")
+    ] = "info",
+    log_format: Annotated[
+        str, typer.Option("--log-format", metavar="FORMAT", help="text, or json: one object per line.")
+    ] = "text",
 ) -> None:
     """Run scheduled syncs, accept verified webhooks and serve the run-history API."""
+    from engine.service import logs
     from engine.service import serve as run_service
 
-    run_service(_load(config), host, port)
+    if log_level not in logs.LEVELS or log_format not in logs.FORMATS:
+        raise UsageProblem(
+            f"--log-level is one of {', '.join(logs.LEVELS)} and --log-format one of {', '.join(logs.FORMATS)}"
+        )
+    run_service(_load(config), host, port, log_level, log_format)
 
 
 def main() -> None:

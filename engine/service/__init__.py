@@ -18,7 +18,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from engine.config.loaded import LoadedConfig
-from engine.secrets import install_log_redaction
+from engine.service import logs
 from engine.service.api import BadRequest, problem, routes
 from engine.service.app import Service
 from engine.service.auth import BearerAuth
@@ -50,14 +50,16 @@ def build_app(loaded: LoadedConfig, settings: ServiceSettings) -> tuple[Starlett
     return app, service
 
 
-def serve(loaded: LoadedConfig, host: str, port: int) -> None:
+def serve(loaded: LoadedConfig, host: str, port: int, log_level: str = "info", log_format: str = "text") -> None:
     """Serve until SIGTERM/SIGINT; refuses to listen beyond loopback without PAIRSYNC_API_TOKEN."""
     settings = ServiceSettings.from_env(host)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    install_log_redaction()
+    logs.configure(log_level, log_format)
     app, _service = build_app(loaded, settings)
     config = uvicorn.Config(
-        app, host=host, port=port, lifespan="on", log_level="info",
+        app, host=host, port=port, lifespan="on", log_config=None, access_log=False,
         timeout_graceful_shutdown=max(1, int(min(settings.shutdown_grace, 5))),
+    )
+    logging.getLogger("pairsync.service").info(
+        "serving %s on http://%s:%s (%d connections)", loaded.path, host, port, len(loaded.config.connections)
     )
     uvicorn.Server(config).run()

@@ -126,11 +126,11 @@ def store_name(store: MemoryStore) -> str:
 class ServiceProcess:
     """`pairsync serve` as a child process, stopped with a real SIGTERM."""
 
-    def __init__(self, config: Path, env: dict[str, str] | None = None) -> None:
+    def __init__(self, config: Path, env: dict[str, str] | None = None, args: tuple[str, ...] = ()) -> None:
         self.port = free_port()
         self.log = config.parent / f"serve-{self.port}.log"
         self.process = subprocess.Popen(
-            [PAIRSYNC, "serve", str(config), "--port", str(self.port)],
+            [PAIRSYNC, "serve", str(config), "--port", str(self.port), *args],
             env={**os.environ, "PAIRSYNC_WEBHOOK_DEBOUNCE": "0.2", "PAIRSYNC_CONFIG_WATCH": "0.5", **(env or {})},
             stdout=self.log.open("w"),
             stderr=subprocess.STDOUT,
@@ -164,8 +164,8 @@ class ServiceProcess:
 def processes() -> Iterator[Callable[..., ServiceProcess]]:
     started: list[ServiceProcess] = []
 
-    def start(config: Path, env: dict[str, str] | None = None) -> ServiceProcess:
-        started.append(ServiceProcess(config, env))
+    def start(config: Path, env: dict[str, str] | None = None, args: tuple[str, ...] = ()) -> ServiceProcess:
+        started.append(ServiceProcess(config, env, args))
         return started[-1]
 
     yield start
