@@ -23,6 +23,7 @@ from engine.executor import Executor, Outcome
 from engine.planner.model import SIDES, Plan, Side
 from engine.planner.plan import PlanInput, plan
 from engine.plugins import Registry, registry
+from engine.progress import NoPhases, Phases
 from engine.records import Record
 from engine.secrets import REDACTOR
 from engine.state.store import StateStore, process_holder
@@ -103,6 +104,7 @@ class Session:
         self.prepared: Prepared = prepare(loaded, connection, self.plugins)
         self.contexts = {side: self._context(side) for side in SIDES}
         self.known: dict[Side, dict[str, Record]] = {}
+        self.phases: Phases = NoPhases()
         self.fresh: dict[Side, str] = {}  # sides whose account changed: read in full, no old links (a note each)
         self.connectors: dict[Side, Connector] = {
             side: self.prepared.accounts[side].connector(self.prepared.accounts[side].settings, self.contexts[side])
@@ -184,6 +186,7 @@ class Session:
         async for page in self.connectors[side].list(since):
             for record in page.records:
                 read.changes[record.id] = record
+            self.phases.read(side, len(page.records))
             read.complete = read.complete and page.full
             if page.note:
                 read.notes.append(f"{side}: {page.note}")
@@ -272,6 +275,7 @@ async def run_connection(
     trigger: str = "cli",
     progress: Progress | None = None,
     reader: Reader | None = None,
+    phases: Phases | None = None,
 ) -> Report:
     holder = process_holder()
     lock = f"run:{connection.name}"
@@ -280,7 +284,7 @@ async def run_connection(
             connection.name, "busy", Plan(connection.name), error="another run of this connection is in progress"
         )
     try:
-        return await _run_locked(loaded, connection, store, full, force, trigger, progress, reader)
+        return await _run_locked(loaded, connection, store, full, force, trigger, progress, reader, phases)
     finally:
         store.release(lock, holder)
 
@@ -294,12 +298,14 @@ async def _run_locked(
     trigger: str,
     progress: Progress | None,
     reader: Reader | None = None,
+    phases: Phases | None = None,
 ) -> Report:
     name = connection.name
     run_id = store.start_run(name, trigger)
     report = Report(name, "interrupted", Plan(name), run_id=run_id)
     try:
         session = Session(loaded, connection, store)
+        session.phases = phases or NoPhases()
     except BaseException as error:  # settings a connector refuses, or a signal: the row never stays `running`
         report.status = "error" if isinstance(error, Exception) else "interrupted"
         store.finish_run(run_id, report.status, report.summary())
@@ -341,13 +347,20 @@ async def _sync(
         report.status = "blocked"
         report.links_total = len(store.links(name))
         return report
-    executor = Executor(store, name, run_id, session.connectors, session.prepared.mapper, progress)
+    session.phases.planned(_writes(result))
+    executor = Executor(store, name, run_id, session.connectors, session.prepared.mapper, progress, session.phases)
     report.outcome = executor.outcome
     report.outcome = await executor.execute(result)
     _remember(store, session, reads, report.outcome)
     report.status = "failed" if report.outcome.failed else "ok"
     report.links_total = len(store.links(name))
     return report
+
+
+def _writes(result: Plan) -> dict[Side, int]:
+    """Writes the executor will make into each side: creates, updates, tags (with those THEN adds on creates)."""
+    counts = result.counts()
+    return {side: sum(counts[k][side] for k in ("created", "updated", "tagged", "untagged")) for side in SIDES}
 
 
 def _change_feed(full: bool) -> Reader:

@@ -10,7 +10,6 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.progress import Progress, TaskID
 
 from engine.cli import exits, output, plan_output
 from engine.cli.interrupt import exit_code, interruptible
@@ -18,6 +17,7 @@ from engine.config import ConfigError, LoadedConfig, load_config
 from engine.config.models import Config, Connection
 from engine.connection import prepare
 from engine.errors import UserError
+from engine.planner.model import SIDES
 from engine.plugins import ALLOW_LIST_ENV, Registry, registry
 from engine.runner import Report, plan_connection, run_connection
 from engine.secrets import REDACTOR
@@ -203,15 +203,13 @@ def _run_each(
     as_json: bool,
     reports: list[Report],
 ) -> None:
+    from engine.cli import progress
+
     for selected in _connections(loaded, connection):
-        with Progress(transient=True, disable=as_json or not sys.stderr.isatty(), console=output.errors) as bar:
-            task = bar.add_task(f"{selected.name}", total=None)
-
-            def advance(count: int, bar: Progress = bar, task: TaskID = task) -> None:
-                bar.advance(task, count)
-
+        sides = {side: loaded.side(selected, side).connector.name for side in SIDES}
+        with progress.phases(sides, enabled=not as_json and sys.stderr.isatty()) as shown:
             reports.append(
-                asyncio.run(run_connection(loaded, selected, store, full=full, force=force, progress=advance))
+                asyncio.run(run_connection(loaded, selected, store, full=full, force=force, phases=shown))
             )
 
 

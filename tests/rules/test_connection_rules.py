@@ -300,3 +300,37 @@ def test_a_blocked_run_reports_nothing_done_and_says_blocked(make_sync: Any) -> 
     assert summary["planned"]["updated"] == {"left": 0, "right": 4}
     assert summary["linked"] == {"total": 4, "new": 0}
     assert [w for w in summary["warnings"] if w.startswith("blocked: this run would change 4 of 4")]
+
+
+class _Recorded:
+    """What the run reported through engine.progress.Phases."""
+
+    def __init__(self) -> None:
+        self.read: dict[str, int] = {"left": 0, "right": 0}
+        self.planned_writes: dict[str, int] = {}
+        self.written: dict[str, int] = {"left": 0, "right": 0}
+
+
+def test_progress_reports_each_phase_with_counts_that_add_up(make_sync: Any) -> None:
+    """Issue 18.11: the progress bar was an indeterminate pulse; the run now reports reads and writes per side."""
+    sync = make_sync({"then": {"right": [{"add_tag": "synced"}]}})
+    for i in range(7):
+        sync.left.add({"email": f"p{i}@x.io"})
+    sync.right.add({"email": "r@x.io"})
+    seen = _Recorded()
+
+    class Phases:
+        def read(self, side: str, count: int) -> None:
+            seen.read[side] += count
+
+        def planned(self, writes: dict[str, int]) -> None:
+            seen.planned_writes = dict(writes)
+
+        def written(self, side: str, count: int) -> None:
+            seen.written[side] += count
+
+    summary = sync.run(phases=Phases()).summary()
+    assert seen.read == {"left": 7, "right": 1}
+    assert seen.planned_writes == {"left": 1, "right": 14}  # 7 creates and their 7 THEN tags
+    assert seen.written == seen.planned_writes
+    assert summary["tagged"]["right"] + summary["created"]["right"] == 14
