@@ -182,6 +182,9 @@ class Connector(ABC):
     without a match value. None when the app can keep no stamp: then records without a match value are
     created in this app only when the connection opts in (`match.create_without_key: true`)."""
     connection_options: ClassVar[type[BaseModel] | None] = None
+    identity_settings: ClassVar[tuple[str, ...]] = ("base_url",)
+    """The settings that select whose data the account reads (host, key, company): when one changes, the
+    connection's state belongs to another account and that side starts afresh (engine/identity.py)."""
 
     def __init__(self, settings: ConnectorSettings, context: ConnectorContext) -> None:
         self.settings = settings
@@ -239,6 +242,16 @@ class Connector(ABC):
     def sandbox(cls) -> type[Sandbox] | None:
         """The sandbox server class for this connector's API, if it ships one."""
         return None
+
+
+class CursorRefused(Exception):
+    """Raised by `list(since)` when the app refuses the cursor (expired, unreadable, of another account): the
+    engine lists the side in full instead and says so in a note."""
+
+
+class Unreachable(Exception):
+    """The app did not answer at all (no connection, DNS, TLS, timeout): the engine names the account, the URL and
+    what to check. Connectors whose SDK hides httpx raise it; httpx transport errors are recognised as such."""
 
 
 class WebhookError(Exception):

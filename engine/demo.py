@@ -19,7 +19,7 @@ from typing import Any
 import yaml
 from pydantic import SecretStr
 
-from engine.cli import output
+from engine.cli import output, plan_output
 from engine.config import load_config
 from engine.connector import Connector, Sandbox
 from engine.plugins import PluginError, registry
@@ -125,20 +125,21 @@ def _play(config_path: Path, story: dict[str, Any], sandboxes: dict[str, Sandbox
     store = StateStore(loaded.state_url)
     output.say("1. the plan (a dry run: nothing is written)", style="bold")
     planned = asyncio.run(plan_connection(loaded, connection, store))
-    output.print_messages(planned)
-    output.console.print(output.plan_table(planned.plan))
+    output.print_messages(planned)  # the warnings once, here
+    output.console.print(plan_output.plan_table(planned))
     output.say("2. the first two-way sync", style="bold")
     first = asyncio.run(run_connection(loaded, connection, store))
-    output.console.print(output.summary_table([first]))
+    output.console.print(plan_output.done_table(first))
+    output.console.print(plan_output.summary_table(first))
     output.say("3. someone edits a record on each side", style="bold")
     apply_edits(story, sandboxes)
     output.say("4. the next sync carries only those changes across", style="bold")
     second = asyncio.run(run_connection(loaded, connection, store))
-    output.print_messages(second)
-    output.console.print(output.summary_table([second]))
+    output.console.print(plan_output.done_table(second))
+    output.console.print(plan_output.summary_table(second))
     output.say("5. a sync right after a sync writes nothing", style="bold")
     third = asyncio.run(run_connection(loaded, connection, store))
-    output.console.print(output.summary_table([third]))
+    output.console.print(plan_output.summary_table(third))
     for side in SIDES:
         output.say(f"{side} now holds {len(sandboxes[side].records())} records")
 

@@ -16,6 +16,7 @@ from typing import Any, TypeVar
 from engine.connector import Connector
 from engine.mapping import Mapper
 from engine.planner.model import SIDES, Base, Conflict, Create, Link, LinkOnly, Plan, Side, Skip, Tag, Update, other
+from engine.progress import NoPhases, Phases
 from engine.records import Record, WriteRequest, WriteResult
 from engine.secrets import REDACTOR
 from engine.state.locks import LockLost
@@ -57,6 +58,7 @@ class Executor:
         mapper: Mapper,
         progress: Progress | None = None,
         guard: Callable[[], None] | None = None,
+        phases: Phases | None = None,
     ) -> None:
         self.store = store
         self.connection = connection
@@ -66,6 +68,7 @@ class Executor:
         self.outcome = Outcome()
         self.progress = progress or (lambda _n: None)
         self.guard = guard or (lambda: None)  # raises LockLost once the run's lock is gone: no write after that
+        self.phases = phases or NoPhases()
         self.unconfirmed: dict[tuple[str, str], set[str]] = {}
         self.uncertain: set[str] = set()
         self.gates = {
@@ -194,6 +197,7 @@ class Executor:
         self.store.save_links(self.connection, links)
         self.store.settle(settled)
         self.progress(len(ops))
+        self.phases.written(side, len(ops))
         for op, result in zip(ops, results, strict=True):
             if result.ok and result.id:
                 for tag in op.tags:
@@ -228,6 +232,7 @@ class Executor:
         self.store.save_links(self.connection, [self._confirmed_link(op) for op in ops])
         self.store.settle(settled)
         self.progress(len(ops))
+        self.phases.written(side, len(ops))
 
     def _confirmed_link(self, op: Update) -> Link:
         """The link with its new base, except for keys whose write is not confirmed: those keep the old base,
@@ -244,6 +249,12 @@ class Executor:
         self.store.settle([(op.key, op.record_id, self.outcome.failures[op.side].get(op.record_id)) for op in ops])
 
     async def _tag(self, op: Tag) -> None:
+        try:
+            await self._tag_once(op)
+        finally:
+            self.phases.written(op.side, 1)
+
+    async def _tag_once(self, op: Tag) -> None:
         connector = self.connectors[op.side]
         call = connector.tag if op.add else connector.untag
         try:

@@ -7,6 +7,7 @@ connectors with one name are an error that names both plugins.
 
 from __future__ import annotations
 
+import difflib
 import os
 import traceback
 from collections.abc import Callable, Iterable
@@ -39,6 +40,8 @@ class Registry:
     plugin_of: dict[str, str] = field(default_factory=dict)
     failed: dict[str, str] = field(default_factory=dict)
     failed_at: dict[str, int] = field(default_factory=dict)  # the line of the plugin's own file, when known
+    unknown: list[str] = field(default_factory=list)
+    """Names in PAIRSYNC_PLUGINS that no installed plugin has (a typo loads nothing and says nothing else)."""
 
     def connector(self, name: str) -> type[Connector]:
         try:
@@ -55,6 +58,11 @@ def _allowed() -> set[str] | None:
     return {name.strip() for name in value.split(",") if name.strip()}
 
 
+def suggest(word: str, choices: list[str]) -> str:
+    close = difflib.get_close_matches(word, choices, n=1, cutoff=0.6)
+    return f"; did you mean {close[0]!r}?" if close else ""
+
+
 def make_manager() -> pluggy.PluginManager:
     manager = pluggy.PluginManager("pairsync")
     manager.add_hookspecs(hookspecs)
@@ -62,12 +70,20 @@ def make_manager() -> pluggy.PluginManager:
 
 
 def load_plugins(
-    manager: pluggy.PluginManager, failed: dict[str, str], entries: Iterable[EntryPoint] | None = None
+    manager: pluggy.PluginManager,
+    failed: dict[str, str],
+    entries: Iterable[EntryPoint] | None = None,
+    unknown: list[str] | None = None,
 ) -> None:
     """Register every allowed entry point (installed ones unless `entries` is given); a broken one is
-    recorded in `failed`, not raised."""
+    recorded in `failed`, not raised; allow-list names matching no entry point go to `unknown`."""
     allowed = _allowed()
-    for entry in entry_points(group=ENTRY_POINT_GROUP) if entries is None else entries:
+    found = list(entry_points(group=ENTRY_POINT_GROUP) if entries is None else entries)
+    if allowed is not None and unknown is not None:
+        names = sorted({entry.name for entry in found})
+        for name in sorted(allowed - set(names)):
+            unknown.append(f"{name!r}{suggest(name, names)} (installed plugins: {', '.join(names) or 'none'})")
+    for entry in found:
         if allowed is not None and entry.name not in allowed:
             continue
         try:
@@ -141,5 +157,8 @@ def registry() -> Registry:
     """The registry of every installed plugin, loaded once per process."""
     manager = make_manager()
     failed: dict[str, str] = {}
-    load_plugins(manager, failed)
-    return build_registry(manager, failed)
+    unknown: list[str] = []
+    load_plugins(manager, failed, unknown=unknown)
+    loaded = build_registry(manager, failed)
+    loaded.unknown = unknown
+    return loaded

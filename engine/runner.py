@@ -13,14 +13,18 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 
+import httpx
+
+from engine import identity, labels
 from engine.config.loaded import LoadedConfig
 from engine.config.models import Connection
 from engine.connection import Prepared, match_fields, prepare
-from engine.connector import Connector, ConnectorContext
+from engine.connector import Connector, ConnectorContext, CursorRefused, Unreachable
 from engine.executor import Executor, Outcome
 from engine.planner.model import SIDES, Plan, Side
 from engine.planner.plan import PlanInput, plan
 from engine.plugins import Registry, registry
+from engine.progress import NoPhases, Phases
 from engine.records import Record
 from engine.secrets import REDACTOR
 from engine.state.store import StateStore
@@ -53,25 +57,30 @@ class Report:
     run_id: int | None = None
     error: str | None = None
 
+    links_total: int = 0
+    labels: dict[tuple[str, str], str] = field(default_factory=dict)
+    """(side, record id) -> how a user recognises the record (name and email), for tables."""
+
     def summary(self) -> dict[str, Any]:
+        """The figures of docs/output.md: what was done (a plan: what would be done), the plan apart, links."""
         counts = self.plan.counts()
+        planned = {k: counts[k] for k in WRITES}
         data: dict[str, Any] = {"connection": self.connection, "status": self.status, "run_id": self.run_id}
         if self.outcome is not None:
-            data.update(
-                created=self.outcome.created,
-                updated=self.outcome.updated,
-                tagged=self.outcome.tagged,
-                untagged=self.outcome.untagged,
-                failed=self.outcome.failed,
-            )
-        else:
-            data.update({k: counts[k] for k in ("created", "updated", "tagged", "untagged")}, failed=0)
+            done = {k: dict(getattr(self.outcome, k)) for k in WRITES}
+        elif self.status == "planned":
+            done = planned
+        else:  # blocked, busy, error, interrupted before writing: nothing was written
+            done = {k: {"left": 0, "right": 0} for k in WRITES}
+        new_links = counts["linked"] + sum(done["created"].values())
+        data.update(done, failed=self.outcome.failed if self.outcome is not None else 0)
         data.update(
             skipped=counts["skipped"],
             conflicts=counts["conflicts"],
-            linked=counts["linked"],
+            linked={"total": self.links_total, "new": new_links},
+            planned=planned,
             requests=self.requests,
-            warnings=self.warnings,
+            warnings=[*self.warnings, *([f"blocked: {self.plan.blocked}"] if self.plan.blocked else [])],
             notes=self.notes,
         )
         if self.plan.blocked:
@@ -79,6 +88,9 @@ class Report:
         if self.error:
             data["error"] = self.error
         return data
+
+
+WRITES = ("created", "updated", "tagged", "untagged")
 
 
 class Session:
@@ -94,6 +106,8 @@ class Session:
         self.prepared: Prepared = prepare(loaded, connection, self.plugins)
         self.contexts = {side: self._context(side) for side in SIDES}
         self.known: dict[Side, dict[str, Record]] = {}
+        self.phases: Phases = NoPhases()
+        self.fresh: dict[Side, str] = {}  # sides whose account changed: read in full, no old links (a note each)
         self.connectors: dict[Side, Connector] = {
             side: self.prepared.accounts[side].connector(self.prepared.accounts[side].settings, self.contexts[side])
             for side in SIDES
@@ -108,6 +122,14 @@ class Session:
             lambda key: self.store.exclusive(f"credential:{account}:{key}"),
         )
 
+    def labels(self, reads: dict[Side, SideRead]) -> dict[tuple[str, str], str]:
+        """A human label for every record this run knows of (read now, or seen in an earlier run)."""
+        fields = match_fields(self.connection, self.prepared.accounts)
+        return labels.merged(
+            *(labels.labels(side, self.known.get(side, {}).values(), fields[side]) for side in SIDES),
+            *(labels.labels(side, reads[side].changes.values(), fields[side]) for side in SIDES),
+        )
+
     def requests(self) -> dict[str, int]:
         return {side: self.contexts[side].requests for side in SIDES}
 
@@ -115,23 +137,65 @@ class Session:
         for connector in self.connectors.values():
             await connector.aclose()
 
+    def check_accounts(self, apply: bool) -> None:
+        """Notice a side whose settings now select another account; `apply` (a run, not a plan) forgets the old
+        account's links, cursors and index, so nothing of it is reused."""
+        name = self.connection.name
+        for side in SIDES:
+            shown = identity.described(self.prepared.accounts[side])
+            stored = self.store.identity(name, side)
+            if stored is not None and stored[0] != identity.fingerprint(shown):
+                links = len(self.store.links(name))
+                self.fresh[side] = (
+                    f"{side}: account {self.prepared.accounts[side].name!r} now selects other data "
+                    f"({identity.what_changed(stored[1], shown)}); the connection starts afresh on that side: "
+                    f"{links} links, the cursors and the records seen in the old account are "
+                    f"{'dropped' if apply else 'dropped by the run'}, and records are matched again"
+                )
+                if apply:
+                    self.store.start_afresh(name, side)
+            if apply and (stored is None or side in self.fresh):
+                self.store.save_identity(name, side, identity.fingerprint(shown), shown)
+
     async def read(self, side: Side, full: bool) -> SideRead:
         name = self.connection.name
-        since = None if full else self.store.cursor(name, side)
+        since = None if full or self.fresh else self.store.cursor(name, side)
         read = SideRead(complete=True, feed=True)
+        try:
+            await self._list(side, since, read)
+        except (Unreachable, httpx.TransportError) as error:
+            raise SideUnreachable(self._unreachable(side, error)) from None
+        except CursorRefused as refused:
+            if since is None:
+                raise
+            read = SideRead(complete=True, feed=True, notes=[f"{side}: the saved cursor was refused ({refused}): full listing"])
+            await self._list(side, None, read)
+        waiting = [rid for rid in self.store.retries(name, side) if rid not in read.changes]
+        read.changes.update(await self.fetch(side, waiting))
+        return read
+
+    def _unreachable(self, side: Side, error: BaseException) -> str:
+        setup = self.prepared.accounts[side]
+        url = getattr(setup.settings, "base_url", None) or "its default address"
+        cause = str(error) or type(error).__name__
+        return (
+            f"cannot reach the {side} side: account {setup.name!r} ({setup.connector.name}) at {url} did not answer "
+            f"({type(error).__name__}: {cause}). Check that the address in the account's `base_url` is right and "
+            "reachable from here (network, proxy, firewall, VPN); for a sandbox, that it is running"
+        )
+
+    async def _list(self, side: Side, since: Any, read: SideRead) -> None:
         last_seen = False
         async for page in self.connectors[side].list(since):
             for record in page.records:
                 read.changes[record.id] = record
+            self.phases.read(side, len(page.records))
             read.complete = read.complete and page.full
             if page.note:
                 read.notes.append(f"{side}: {page.note}")
             if page.last:
                 read.cursor, last_seen = page.cursor, True
         read.complete = read.complete and last_seen
-        waiting = [rid for rid in self.store.retries(name, side) if rid not in read.changes]
-        read.changes.update(await self.fetch(side, waiting))
-        return read
 
     async def read_both(self, reader: Reader) -> dict[Side, SideRead]:
         """Both sides at once: neither read depends on the other."""
@@ -153,14 +217,14 @@ class Session:
     def plan_input(self, reads: dict[Side, SideRead], force: bool, now: datetime | None = None) -> PlanInput:
         """`now` is the run's clock for relative-date conditions (the wall clock unless a caller moves it)."""
         name, c = self.connection.name, self.connection
-        self.known = {side: self.store.seen(name, side) for side in SIDES}
+        self.known = {side: {} if side in self.fresh else self.store.seen(name, side) for side in SIDES}
         index = {side: {**self.known[side], **reads[side].changes} for side in SIDES}
         return PlanInput(
             connection=name,
             mapper=self.prepared.mapper,
             changes={side: reads[side].changes for side in SIDES},
             index=index,
-            links=self.store.links(name),
+            links=[] if self.fresh else self.store.links(name),
             direction=c.resolved_direction,
             conflict=c.conflict,
             modes={side: c.mode_for(side) for side in SIDES},
@@ -178,7 +242,7 @@ class Session:
             deletions=c.deletions,
             unsubscribes=c.unsubscribes,
             tags_supported={side: self.connectors[side].capabilities.tags for side in SIDES},
-            pending=self.store.pending(name),
+            pending={} if self.fresh else self.store.pending(name),
             breaker=c.breaker,
             force=force,
             new_key=lambda: f"{name}:{uuid.uuid4().hex}",
@@ -191,20 +255,25 @@ async def plan_connection(
     """The dry run: read both sides and plan, writing nothing (not even cursors)."""
     session = Session(loaded, connection, store)
     try:
+        session.check_accounts(apply=False)
         reads = await session.read_both(_change_feed(full))
         result = plan(session.plan_input(reads, force=False, now=now))
     except Exception as error:  # noqa: BLE001 - a failed read is reported for this connection alone
         return _failed(connection.name, session, error)
     finally:
         await session.aclose()
-    return Report(
+    report = Report(
         connection.name,
         "planned",
         result,
         requests=session.requests(),
         warnings=session.prepared.warnings,
-        notes=_notes(reads),
+        notes=_notes(reads, session),
+        labels=session.labels(reads),
     )
+    report.links_total = (0 if session.fresh else len(store.links(connection.name))) + result.counts()["linked"]
+    report.links_total += sum(result.counts()["created"].values())
+    return report
 
 
 async def run_connection(
@@ -217,6 +286,7 @@ async def run_connection(
     progress: Progress | None = None,
     reader: Reader | None = None,
     now: datetime | None = None,
+    phases: Phases | None = None,
 ) -> Report:
     held = store.hold(f"run:{connection.name}")
     if held is None:
@@ -224,7 +294,9 @@ async def run_connection(
             connection.name, "busy", Plan(connection.name), error="another run of this connection is in progress"
         )
     with held:  # renewed while the run lasts; every write batch checks it first
-        return await _run_locked(loaded, connection, store, full, force, trigger, progress, reader, now, held.check)
+        return await _run_locked(
+            loaded, connection, store, full, force, trigger, progress, reader, now, held.check, phases
+        )
 
 
 async def _run_locked(
@@ -238,21 +310,25 @@ async def _run_locked(
     reader: Reader | None = None,
     now: datetime | None = None,
     guard: Callable[[], None] | None = None,
+    phases: Phases | None = None,
 ) -> Report:
     name = connection.name
     run_id = store.start_run(name, trigger)
-    session = Session(loaded, connection, store)
+    report = Report(name, "interrupted", Plan(name), run_id=run_id)
     try:
-        reads = await session.read_both(reader or _change_feed(full))
-        result = plan(session.plan_input(reads, force, now))
-        report = Report(name, "ok", result, warnings=session.prepared.warnings, notes=_notes(reads), run_id=run_id)
-        if result.blocked:
-            report.status = "blocked"
-        else:
-            executor = Executor(store, name, run_id, session.connectors, session.prepared.mapper, progress, guard)
-            report.outcome = await executor.execute(result)
-            _remember(store, session, reads, report.outcome)
-            report.status = "failed" if report.outcome.failed else "ok"
+        session = Session(loaded, connection, store)
+        session.phases = phases or NoPhases()
+    except BaseException as error:  # settings a connector refuses, or a signal: the row never stays `running`
+        report.status = "error" if isinstance(error, Exception) else "interrupted"
+        store.finish_run(run_id, report.status, report.summary())
+        raise
+    try:
+        report = await _sync(session, run_id, full, force, progress, reader, report, now, guard)
+    except (asyncio.CancelledError, KeyboardInterrupt):
+        report.status = "interrupted"
+        report.requests = session.requests()
+        store.finish_run(run_id, "interrupted", report.summary())  # the journal lets the next run resume
+        raise
     except Exception as error:  # noqa: BLE001 - the run is recorded as failed with the reason
         report = _failed(name, session, error)
         report.run_id = run_id
@@ -261,6 +337,46 @@ async def _run_locked(
     report.requests = session.requests()
     store.finish_run(run_id, report.status, report.summary())
     return report
+
+
+async def _sync(
+    session: Session,
+    run_id: int,
+    full: bool,
+    force: bool,
+    progress: Progress | None,
+    reader: Reader | None,
+    report: Report,
+    now: datetime | None = None,
+    guard: Callable[[], None] | None = None,
+) -> Report:
+    """Read, plan and write; `report` is filled as the run goes, so an interrupted run can say how far it got."""
+    name, store = session.connection.name, session.store
+    session.check_accounts(apply=True)
+    reads = await session.read_both(reader or _change_feed(full))
+    result = plan(session.plan_input(reads, force, now))
+    report.plan, report.warnings, report.notes = result, session.prepared.warnings, _notes(reads, session)
+    report.labels = session.labels(reads)
+    if result.blocked:
+        report.status = "blocked"
+        report.links_total = len(store.links(name))
+        return report
+    session.phases.planned(_writes(result))
+    executor = Executor(
+        store, name, run_id, session.connectors, session.prepared.mapper, progress, guard, session.phases
+    )
+    report.outcome = executor.outcome
+    report.outcome = await executor.execute(result)
+    _remember(store, session, reads, report.outcome)
+    report.status = "failed" if report.outcome.failed else "ok"
+    report.links_total = len(store.links(name))
+    return report
+
+
+def _writes(result: Plan) -> dict[Side, int]:
+    """Writes the executor will make into each side: creates, updates, tags (with those THEN adds on creates)."""
+    counts = result.counts()
+    return {side: sum(counts[k][side] for k in ("created", "updated", "tagged", "untagged")) for side in SIDES}
 
 
 def _change_feed(full: bool) -> Reader:
@@ -295,12 +411,17 @@ def _with_tags(changes: list[tuple[str, str, bool]], records: dict[str, Record])
     return list(changed.values())
 
 
-def _notes(reads: dict[Side, SideRead]) -> list[str]:
-    return [note for side in SIDES for note in reads[side].notes]
+def _notes(reads: dict[Side, SideRead], session: Session) -> list[str]:
+    return [*session.fresh.values(), *(note for side in SIDES for note in reads[side].notes)]
+
+
+class SideUnreachable(Exception):
+    """A side's app did not answer; the message names the account, the URL and what to check."""
 
 
 def _failed(name: str, session: Session, error: BaseException) -> Report:
-    message = REDACTOR.redact(f"{type(error).__name__}: {error}")
+    shown = str(error) if isinstance(error, SideUnreachable) else f"{type(error).__name__}: {error}"
+    message = REDACTOR.redact(shown)
     if len(message) > 2000:  # a database error can quote a whole statement
         message = message[:2000] + " … (cut)"
     return Report(

@@ -148,9 +148,10 @@ def bound_socket(host: str = "127.0.0.1", port: int = 0) -> socket.socket:
     another process could take the port (asking for a free port, closing it
     and binding it again later would).
     """
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind((host, port))
+    sock.bind((host.strip("[]"), port))
     return sock
 
 

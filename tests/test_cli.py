@@ -49,6 +49,13 @@ class Result:
     def json(self) -> Any:
         return json.loads(self.out)
 
+    @property
+    def one(self) -> Any:
+        """The object of the only connection: `--json` always prints a list, one object per connection."""
+        data = json.loads(self.out)
+        assert isinstance(data, list) and len(data) == 1, data
+        return data[0]
+
 
 @dataclass
 class Workspace:
@@ -121,7 +128,7 @@ def test_validate_says_ok_and_prints_warnings(workspace: Workspace) -> None:
         "connections:\n  - {name: billing-book, left: billing, right: book}\n"
     )
     result = workspace.pairsync("validate", "pairsync.yaml")
-    assert (result.code, result.out.strip()) == (0, "pairsync.yaml: 2 accounts, 1 connections: ok")
+    assert (result.code, result.out.strip()) == (0, "pairsync.yaml: 2 accounts, 1 connection: ok")
     assert result.err.startswith("warning: connection 'billing-book': direction defaults to two-way")
     assert "Set `direction: left-to-right` unless you mean it." in " ".join(result.err.split())
 
@@ -151,7 +158,7 @@ def test_plan_is_a_dry_run_that_writes_nothing(workspace: Workspace) -> None:
     result = workspace.pairsync("plan", "pairsync.yaml", "--json")
     assert result.code == 0
     assert files(workspace) == before
-    summary = result.json
+    summary = result.one
     assert set(summary) >= SUMMARY_KEYS
     assert all(set(summary[key]) == {"left", "right"} for key in SIDE_COUNTS)
     assert (summary["connection"], summary["status"]) == ("crm-book", "planned")
@@ -170,16 +177,16 @@ def test_plan_as_a_table_lists_each_operation(workspace: Workspace) -> None:
 
 def test_run_writes_and_a_second_run_plans_nothing(workspace: Workspace) -> None:
     first = workspace.pairsync("run", "pairsync.yaml", "--json")
-    assert (first.code, first.json["status"], first.json["created"]) == (0, "ok", {"left": 1, "right": 2})
+    assert (first.code, first.one["status"], first.one["created"]) == (0, "ok", {"left": 1, "right": 2})
     assert {r.fields["email"] for r in workspace.store("book").records.values()} == {
         "alan@example.com",
         "ada@example.com",
         "grace@example.com",
     }
-    again = workspace.pairsync("plan", "pairsync.yaml", "--json").json
+    again = workspace.pairsync("plan", "pairsync.yaml", "--json").one
     rerun = workspace.pairsync("run", "pairsync.yaml", "--json")
     nothing = {"left": 0, "right": 0}
-    for summary in (again, rerun.json):
+    for summary in (again, rerun.one):
         assert [summary[key] for key in ("created", "updated", "tagged", "untagged")] == [nothing] * 4
     assert rerun.code == 0
 
@@ -187,16 +194,16 @@ def test_run_writes_and_a_second_run_plans_nothing(workspace: Workspace) -> None
 def test_run_as_a_table_prints_the_summary(workspace: Workspace) -> None:
     result = workspace.pairsync("run", "pairsync.yaml")
     assert result.code == 0
-    assert "crm-book" in result.out and "L 1 · R 2" in result.out
+    assert "crm-book: ok" in result.out and "created (done)" in result.out
 
 
 def test_a_failing_record_exits_1_and_is_retried_next_run(workspace: Workspace) -> None:
     book = workspace.folder / "book.json"
     reject_grace = (f"book@{book}", str(book), "grace@example.com")
     failing = workspace.pairsync(*reject_grace, "run", "pairsync.yaml", "--json", script=FAILING_CLI)
-    assert (failing.code, failing.json["status"], failing.json["failed"]) == (1, "failed", 1)
-    assert failing.json["created"] == {"left": 1, "right": 1}  # the others are written all the same
-    waiting = workspace.pairsync("status", "pairsync.yaml", "--json").json
+    assert (failing.code, failing.one["status"], failing.one["failed"]) == (1, "failed", 1)
+    assert failing.one["created"] == {"left": 1, "right": 1}  # the others are written all the same
+    waiting = workspace.pairsync("status", "pairsync.yaml", "--json").one
     assert [(f["side"], f["error"]) for f in waiting["failures"]] == [
         ("left", "create on right failed: rejected by the memory store (injected failure)")
     ]
@@ -204,19 +211,19 @@ def test_a_failing_record_exits_1_and_is_retried_next_run(workspace: Workspace) 
     assert still_failing.code == 1
     assert "crm-book: " in still_failing.err and "(injected failure)" in still_failing.err
     retried = workspace.pairsync("run", "pairsync.yaml", "--json")
-    assert (retried.code, retried.json["created"]["right"], retried.json["failed"]) == (0, 1, 0)
-    assert workspace.pairsync("status", "pairsync.yaml", "--json").json["failures"] == []
+    assert (retried.code, retried.one["created"]["right"], retried.one["failed"]) == (0, 1, 0)
+    assert workspace.pairsync("status", "pairsync.yaml", "--json").one["failures"] == []
     emails = [r.fields["email"] for r in workspace.store("book").records.values()]
     assert sorted(emails) == ["ada@example.com", "alan@example.com", "grace@example.com"]  # no duplicate
 
 
 def test_status_reports_links_and_runs(workspace: Workspace) -> None:
-    assert workspace.pairsync("status", "pairsync.yaml", "--json").json["runs"] == []
+    assert workspace.pairsync("status", "pairsync.yaml", "--json").one["runs"] == []
     workspace.pairsync("run", "pairsync.yaml")
     status = workspace.pairsync("status", "pairsync.yaml", "--json")
     table = workspace.pairsync("status", "pairsync.yaml")
     assert (status.code, table.code) == (0, 0)
-    data = status.json
+    data = status.one
     assert (data["connection"], data["linked"], data["unlinked"], data["failures"]) == (
         "crm-book",
         3,
@@ -237,14 +244,14 @@ def test_an_unknown_connection_exits_2_listing_the_connections(workspace: Worksp
         )
 
 
-def test_several_connections_print_a_json_list(workspace: Workspace) -> None:
+def test_json_is_always_a_list_of_connections(workspace: Workspace) -> None:
     write_config(workspace.folder, TWO_CONNECTIONS)
     planned = workspace.pairsync("plan", "pairsync.yaml", "--json")
     status = workspace.pairsync("status", "pairsync.yaml", "--json")
     only = workspace.pairsync("plan", "pairsync.yaml", "--json", "--connection", "book-crm")
     assert [s["connection"] for s in planned.json] == ["crm-book", "book-crm"]
     assert [s["connection"] for s in status.json] == ["crm-book", "book-crm"]
-    assert only.json["connection"] == "book-crm"
+    assert [s["connection"] for s in only.json] == ["book-crm"]
 
 
 @pytest.mark.parametrize(
@@ -322,6 +329,82 @@ def test_a_rejected_key_is_reported_without_showing_it(tmp_path: Path, stripe: S
     workspace = stripe_workspace(tmp_path, stripe, wrong)
     result = workspace.pairsync("run", "pairsync.yaml", "--json")
     assert result.code == 1
-    assert result.json["status"] != "ok"
+    assert result.one["status"] != "ok"
     for text in (result.out + result.err, state_bytes(workspace).decode(errors="replace")):
         assert wrong not in text and WEBHOOK_SECRET not in text
+
+
+def test_a_busy_connection_exits_75_not_1(workspace: Workspace) -> None:
+    """Issue 18.5: busy had the code of a run with failures; a script must tell "try later" from "broken"."""
+    from engine.state.store import StateStore, process_holder
+
+    (workspace.folder / ".pairsync").mkdir()
+    store = StateStore(f"sqlite:///{workspace.folder / '.pairsync' / 'state.db'}")
+    assert store.acquire("run:crm-book", process_holder())  # this live test process holds the connection
+    result = workspace.pairsync("run", "pairsync.yaml", "--json")
+    store.close()
+    assert result.code == 75
+    assert result.one["status"] == "busy"
+    assert "another run of this connection is in progress" in result.err + result.out
+
+
+
+def test_plan_json_lists_every_operation_with_its_changes(workspace: Workspace) -> None:
+    """Issue 18.7: `plan --json` held only counts."""
+    result = workspace.pairsync("plan", "pairsync.yaml", "--json")
+    operations = result.one["operations"]
+    creates = {op["record"]: op for op in operations if op["kind"] == "create"}
+    assert set(creates) == {
+        "Ada Lovelace <ada@example.com>",
+        "Grace Hopper <grace@example.com>",
+        "Alan Turing <alan@example.com>",
+    }
+    ada = creates["Ada Lovelace <ada@example.com>"]
+    assert (ada["side"], ada["reason"]) == ("right", "no match on the right side")
+    assert {"field": "company", "old": None, "new": "Engines"} in ada["changes"]
+    assert result.one["planned"]["created"] == {"left": 1, "right": 2}
+
+
+def test_tables_fit_80_columns_and_show_records_by_name(workspace: Workspace) -> None:
+    """Issue 18.10: cut headers, Python dict reprs and bare ids at 80 columns."""
+    planned = workspace.pairsync("plan", "pairsync.yaml", COLUMNS="80")
+    done = workspace.pairsync("run", "pairsync.yaml", COLUMNS="80")
+    for result in (planned, done):
+        assert result.code == 0, result.err
+        assert max(len(line) for line in result.out.splitlines()) <= 80
+        assert "…" not in result.out and "{'" not in result.out
+    assert "Ada Lovelace" in planned.out and "company: Engines" in planned.out
+    assert "links: 3 in total, 3 new" in done.out
+
+
+def test_a_failed_read_is_never_reported_as_nothing_to_do(tmp_path: Path) -> None:
+    """Issue 18.8: an unreachable API printed its error and then `nothing to do`."""
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        closed = probe.getsockname()[1]  # nothing listens here once the probe is closed
+    workspace = stripe_workspace(tmp_path, _Unreachable(f"http://127.0.0.1:{closed}"), SECRET)  # type: ignore[arg-type]
+    result = workspace.pairsync("plan", "pairsync.yaml")
+    assert result.code == 1
+    assert "nothing to do" not in result.out + result.err
+    assert f"http://127.0.0.1:{closed}" in result.err and "billing" in result.err
+
+
+@dataclass
+class _Unreachable:
+    base_url: str
+
+
+def test_status_needs_no_secrets_and_lists_recent_runs(tmp_path: Path, stripe: SandboxServer) -> None:
+    """Issue 18.13: status demanded every secret of the config and showed one run."""
+    workspace = stripe_workspace(tmp_path, stripe, SECRET)
+    for _ in range(2):
+        assert workspace.pairsync("run", "pairsync.yaml").code == 0
+    without = {k: v for k, v in workspace.env.items() if k not in ("STRIPE_KEY", "STRIPE_WEBHOOK")}
+    shown = Workspace(tmp_path, without).pairsync("status", "pairsync.yaml", COLUMNS="80")
+    assert shown.code == 0, shown.err
+    assert "recent runs of billing-book" in shown.out
+    assert "#1" in shown.out and "#2" in shown.out and "created 2" in shown.out
+    listed = Workspace(tmp_path, without).pairsync("status", "pairsync.yaml", "--json")
+    assert [run["id"] for run in listed.one["runs"]] == [2, 1]

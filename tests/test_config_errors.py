@@ -79,6 +79,14 @@ CASES: list[tuple[str, str, list[str]]] = [
         ],
     ),
     (
+        "typo in a connector's own connection key (issue 18.19: the list omitted it)",
+        STRIPE_AND_MEMORY + "  - name: c\n    left: billing\n    right: book\n    sync_rule: {}\n",
+        [
+            "F:12: connections[0].sync_rule: unknown key; did you mean `sync_rules`? "
+            f"(expected one of: {CONNECTION_KEYS}, sync_rules)",
+        ],
+    ),
+    (
         "unset environment variable",
         STRIPE_AND_MEMORY.replace("STRIPE_KEY", "NOT_SET_ANYWHERE") + "  - {name: c, left: billing, right: book}\n",
         [
@@ -133,6 +141,24 @@ CASES: list[tuple[str, str, list[str]]] = [
         ["F:7: connections[0].left: required key is missing"],
     ),
     (
+        "a cron hour out of range (the scheduler's own parser)",
+        TWO_MEMORY_ACCOUNTS + "  - name: c\n    left: crm\n    right: book\n    schedule: '0 25 * * *'\n",
+        [
+            "F:10: connections[0].schedule: schedule '0 25 * * *' is not a valid cron expression: hour '25': "
+            "the last value (25) is higher than the maximum value (23); the 5 fields are minute hour "
+            "day-of-month month day-of-week (minute 0-59, hour 0-23, day 1-31, month 1-12, day-of-week 0-6)"
+        ],
+    ),
+    (
+        "a cron minute out of range",
+        TWO_MEMORY_ACCOUNTS + "  - name: c\n    left: crm\n    right: book\n    schedule: '61 * * * *'\n",
+        [
+            "F:10: connections[0].schedule: schedule '61 * * * *' is not a valid cron expression: minute '61': "
+            "the last value (61) is higher than the maximum value (59); the 5 fields are minute hour "
+            "day-of-month month day-of-week (minute 0-59, hour 0-23, day 1-31, month 1-12, day-of-week 0-6)"
+        ],
+    ),
+    (
         "missing top-level key",
         "accounts:\n  crm:\n    connector: memory\n",
         ["F:1: connections: required key is missing"],
@@ -150,12 +176,15 @@ CASES: list[tuple[str, str, list[str]]] = [
     (
         "invalid YAML",
         "accounts:\n  crm:\n    connector: memory\n   bad: [\n",
-        ["F:4: not valid YAML: expected <block end>, but found '<block mapping start>'"],
+        [
+            "F:4: not valid YAML: the indentation does not line up: this line is indented more or less than the "
+            "lines of the same block above it"
+        ],
     ),
     (
         "tab indentation",
         "accounts:\n\tcrm: {}\n",
-        ["F:2: not valid YAML: found character '\\t' that cannot start any token"],
+        ["F:2: not valid YAML: a tab character; YAML indents with spaces only"],
     ),
     (
         "a YAML alias inside its own anchor",

@@ -106,7 +106,7 @@ def test_without_idempotency_keys_a_resumed_run_matches_before_creating(tmp_path
         second = pair.run()
         assert second.status == "ok", second.summary()
         assert len(pair.right.live()) == 4, "the landed creates were matched by email, not created again"
-        assert second.summary()["linked"] == 4
+        assert second.summary()["linked"] == {"total": 4, "new": 4}
         assert pair.store.pending("sync") == {}
     finally:
         pair.close()

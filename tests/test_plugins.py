@@ -129,3 +129,11 @@ def test_the_docs_name_every_connector_method_a_plugin_implements() -> None:
     for name in ("list", "get", "upsert", "tag", "untag", "aclose", "verify_webhook", "skip_reason", "sandbox"):
         assert f"`{name}" in text, name
     assert "ConnectorContract" in text and "SandboxServer" in text
+
+
+def test_an_unknown_name_in_the_allow_list_is_reported() -> None:
+    """Issue 18.16: `PAIRSYNC_PLUGINS=builtins,memroy` gave an empty table and no warning."""
+    listed = connectors_json(**{ALLOW_LIST_ENV: "builtins,memroy"})
+    assert listed["connectors"] == []
+    [unknown] = listed["unknown_plugins"]  # type: ignore[misc]
+    assert unknown.startswith("'memroy'; did you mean 'memory'? (installed plugins: builtins, ")

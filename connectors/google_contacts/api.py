@@ -51,6 +51,11 @@ class GoogleApiError(Exception):
     def is_expired_sync_token(self) -> bool:
         return self.code == 400 and self.reason == "EXPIRED_SYNC_TOKEN"
 
+    @property
+    def is_refused_sync_token(self) -> bool:
+        """`Sync token is not valid.` (INVALID_ARGUMENT): a token of another account or with other parameters."""
+        return self.code == 400 and self.status == "INVALID_ARGUMENT" and "sync token" in self.message.lower()
+
 
 UNREADABLE = "UNREADABLE_RESPONSE"  # our status for a success whose body is not a JSON object
 

@@ -52,6 +52,7 @@ class GoogleContactsConnector(Connector):
         source_of_truth=False,
     )
     settings_model: ClassVar[type[ConnectorSettings]] = GoogleContactsSettings
+    identity_settings = ("base_url", "client_id", "refresh_token")
     match_field = "email"
     origin_field = people.ORIGIN  # the contact's clientData, which Google keeps for the writing client
     settings: GoogleContactsSettings
@@ -81,9 +82,14 @@ class GoogleContactsConnector(Connector):
                     yield page
                 return
             except GoogleApiError as error:
-                if not error.is_expired_sync_token:
+                if not (error.is_expired_sync_token or error.is_refused_sync_token):
                     raise
-        note = EXPIRED_NOTE if since is not None else None
+                note = EXPIRED_NOTE if error.is_expired_sync_token else (
+                    f"Google refused the sync token ({error.message}), as it does one from another account: "
+                    "full listing"
+                )
+        else:
+            note = None
         async for page in self._pages(self.list_params(), None, full=True, note=note):
             yield page
 

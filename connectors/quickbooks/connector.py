@@ -49,6 +49,7 @@ class QuickBooksConnector(Connector):
         source_of_truth=False,
     )
     settings_model = QuickBooksSettings
+    identity_settings = ("base_url", "realm_id")
     match_field = EMAIL
     origin_field = ORIGIN  # a reserved line of Notes (see tags.py): QuickBooks customers have no custom fields
     settings: QuickBooksSettings

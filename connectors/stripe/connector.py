@@ -27,6 +27,7 @@ from engine.connector import (
     RateLimit,
     RecordKind,
     Sandbox,
+    Unreachable,
 )
 from engine.records import Page, Record, WriteRequest, WriteResult
 
@@ -77,6 +78,7 @@ class StripeConnector(Connector):
         ),
     )
     settings_model = StripeSettings
+    identity_settings = ("base_url", "api_key")
     match_field = "email"
     origin_field = "metadata.pairsync_origin"  # customer metadata: written on create, returned on every read
     connection_options: ClassVar[type[BaseModel] | None] = StripeConnectionOptions
@@ -95,6 +97,13 @@ class StripeConnector(Connector):
         return f"StripeConnector(account={self.context.account!r}, base_url={self.settings.api_base()!r})"
 
     async def list(self, since: Any = None) -> AsyncIterator[Page]:
+        try:
+            async for page in self._list(since):
+                yield page
+        except stripe.APIConnectionError as error:  # the SDK's text names neither the account nor the URL
+            raise Unreachable(str(getattr(error, "user_message", None) or error).splitlines()[-1]) from None
+
+    async def _list(self, since: Any = None) -> AsyncIterator[Page]:
         note: str | None = None
         if since is not None:
             try:

@@ -1,4 +1,5 @@
-"""The `pairsync` command line. Exit codes: 0 success, 1 the run had failures, 2 bad config or usage."""
+"""The `pairsync` command line. Exit codes: see engine/cli/exits.py (0 success, 1 failures, 2 config or usage,
+75 busy, 130/143 interrupted)."""
 
 from __future__ import annotations
 
@@ -9,14 +10,15 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.progress import Progress, TaskID
 
-from engine.cli import output
+from engine.cli import exits, output, plan_output
+from engine.cli.interrupt import exit_code, interruptible
 from engine.config import ConfigError, LoadedConfig, load_config
 from engine.config.models import Config, Connection
 from engine.connection import prepare
 from engine.errors import UserError
-from engine.plugins import Registry, registry
+from engine.planner.model import SIDES
+from engine.plugins import ALLOW_LIST_ENV, Registry, registry
 from engine.runner import Report, plan_connection, run_connection
 from engine.secrets import REDACTOR
 from engine.state.store import StateStore
@@ -30,8 +32,8 @@ app = typer.Typer(
 
 ConfigArg = Annotated[Path, typer.Argument(help="The connections file (YAML).")]
 ConnectionOpt = Annotated[str | None, typer.Option("--connection", "-c", help="Only this connection.")]
-JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON object (a list for several connections).")]
-FullOpt = Annotated[bool, typer.Option("--full", help="Ignore cursors and read both sides completely.")]
+JsonOpt = Annotated[bool, typer.Option("--json", metavar="", help="Print JSON: a list with one object per connection.")]
+FullOpt = Annotated[bool, typer.Option("--full", metavar="", help="Ignore cursors and read both sides completely.")]
 
 
 class UsageProblem(UserError):
@@ -53,17 +55,20 @@ def _connections(loaded: LoadedConfig, name: str | None) -> list[Connection]:
 
 
 def _emit(reports: list[Report], as_json: bool, show_plan: bool) -> None:
+    if as_json and show_plan:
+        plan_output.stream_json(reports, sys.stdout)  # every operation, one a line
+        return
     if as_json:
-        data: Any = [r.summary() for r in reports]
-        output.print_json(data[0] if len(data) == 1 else data)
+        output.print_json([r.summary() for r in reports])  # always a list, one object per connection
         return
     for report in reports:
         output.print_messages(report)
-        if show_plan and report.plan.operations:
-            output.console.print(output.plan_table(report.plan))
-        elif show_plan:
-            output.say(f"{report.connection}: nothing to do")
-    output.console.print(output.summary_table(reports))
+        if show_plan and report.status == "planned":
+            if report.plan.operations:
+                output.console.print(plan_output.plan_table(report))
+            else:
+                output.say(f"{report.connection}: nothing to do")
+        output.console.print(plan_output.summary_table(report))
 
 
 @app.command()
@@ -87,17 +92,20 @@ def connectors(as_json: JsonOpt = False) -> None:
                 "fields": cls.schema.names(),
             }
         )
+    for unknown in plugins.unknown:
+        output.warn(f"{ALLOW_LIST_ENV} names no installed plugin {unknown}")
     if as_json:
-        output.print_json({"connectors": rows, "failed_plugins": plugins.failed})
+        output.print_json({"connectors": rows, "failed_plugins": plugins.failed, "unknown_plugins": plugins.unknown})
         return
     from rich.table import Table
 
     table = Table(title="connectors")
-    for column in ("name", "kind", "change feed", "tags", "batch", "source of truth", "sandbox"):
-        table.add_column(column)
+    for column in ("name", "plugin", "kind", "change feed", "tags", "batch", "source of truth", "sandbox"):
+        table.add_column(column, overflow="fold")
     for row in rows:
         table.add_row(
             row["name"],
+            row["plugin"],
             row["kind"],
             row["change_feed"],
             _yes(row["tags"]),
@@ -108,6 +116,10 @@ def connectors(as_json: JsonOpt = False) -> None:
     output.console.print(table)
     for name, error in plugins.failed.items():
         output.warn(f"plugin {name!r} failed to load and was skipped: {error}")
+
+
+def _count(number: int, noun: str) -> str:
+    return f"{number} {noun}" if number == 1 else f"{number} {noun}s"
 
 
 def _yes(value: bool) -> str:
@@ -123,7 +135,8 @@ def validate(config: ConfigArg) -> None:
     for connection in loaded.config.connections:
         for warning in prepare(loaded, connection, loaded.plugins or registry()).warnings:
             output.warn(warning)
-    output.say(f"{config}: {len(loaded.config.accounts)} accounts, {len(loaded.config.connections)} connections: ok")
+    accounts, connections = len(loaded.config.accounts), len(loaded.config.connections)
+    output.say(f"{config}: {_count(accounts, 'account')}, {_count(connections, 'connection')}: ok")
 
 
 @app.command()
@@ -154,7 +167,8 @@ def plan(config: ConfigArg, connection: ConnectionOpt = None, full: FullOpt = Fa
     """Dry run: print what a run would do, writing nothing."""
     loaded = _load(config)
     store = StateStore(loaded.state_url)
-    reports = [asyncio.run(plan_connection(loaded, c, store, full=full)) for c in _connections(loaded, connection)]
+    with interruptible():
+        reports = [asyncio.run(plan_connection(loaded, c, store, full=full)) for c in _connections(loaded, connection)]
     _emit(reports, as_json, show_plan=True)
     if any(r.status == "error" for r in reports):
         raise typer.Exit(1)
@@ -165,34 +179,49 @@ def run(
     config: ConfigArg,
     connection: ConnectionOpt = None,
     full: FullOpt = False,
-    force: Annotated[bool, typer.Option("--force", help="Write even past the mass-change breaker.")] = False,
+    force: Annotated[
+        bool, typer.Option("--force", metavar="", help="Write even past the mass-change breaker.")
+    ] = False,
     as_json: JsonOpt = False,
 ) -> None:
     """Sync: read both sides, plan, write, and remember."""
     loaded = _load(config)
     store = StateStore(loaded.state_url)
-    reports = []
-    for selected in _connections(loaded, connection):
-        with Progress(transient=True, disable=as_json or not sys.stderr.isatty(), console=output.errors) as bar:
-            task = bar.add_task(f"{selected.name}", total=None)
-
-            def advance(count: int, bar: Progress = bar, task: TaskID = task) -> None:
-                bar.advance(task, count)
-
-            reports.append(
-                asyncio.run(run_connection(loaded, selected, store, full=full, force=force, progress=advance))
-            )
+    reports: list[Report] = []
+    with interruptible():
+        _run_each(loaded, store, connection, full, force, as_json, reports)
     _emit(reports, as_json, show_plan=False)
-    if any(r.status != "ok" for r in reports):
-        raise typer.Exit(1)
+    code = exits.for_runs(r.status for r in reports)
+    if code:
+        raise typer.Exit(code)
+
+
+def _run_each(
+    loaded: LoadedConfig,
+    store: StateStore,
+    connection: str | None,
+    full: bool,
+    force: bool,
+    as_json: bool,
+    reports: list[Report],
+) -> None:
+    from engine.cli import progress
+
+    for selected in _connections(loaded, connection):
+        sides = {side: loaded.side(selected, side).connector.name for side in SIDES}
+        with progress.phases(sides, enabled=not as_json and sys.stderr.isatty()) as shown:
+            reports.append(
+                asyncio.run(run_connection(loaded, selected, store, full=full, force=force, phases=shown))
+            )
 
 
 @app.command()
 def status(config: ConfigArg, as_json: JsonOpt = False) -> None:
     """Recent runs, linked and unlinked records, and failures waiting for a retry."""
     from engine.cli.status import show_status
+    from engine.config.state_only import load_state_only
 
-    show_status(_load(config), as_json)
+    show_status(load_state_only(config), as_json)  # the state store only: no secrets needed
 
 
 @app.command()
@@ -233,13 +262,24 @@ def serve(
     workers: Annotated[
         int | None, typer.Option(help="0: run no syncs here; every run becomes a job for `pairsync worker`.")
     ] = None,
+    log_level: Annotated[
+        str, typer.Option("--log-level", metavar="LEVEL", help="debug, info, warning or error (pairsync's own lines).")
+    ] = "info",
+    log_format: Annotated[
+        str, typer.Option("--log-format", metavar="FORMAT", help="text, or json: one object per line.")
+    ] = "text",
 ) -> None:
     """Run scheduled syncs, accept verified webhooks and serve the run-history API."""
+    from engine.service import logs
     from engine.service import serve as run_service
 
+    if log_level not in logs.LEVELS or log_format not in logs.FORMATS:
+        raise UsageProblem(
+            f"--log-level is one of {', '.join(logs.LEVELS)} and --log-format one of {', '.join(logs.FORMATS)}"
+        )
     if workers not in (None, 0):
-        raise typer.BadParameter("only --workers 0 is supported: start `pairsync worker` processes for the rest")
-    run_service(_load(config), host, port, queued=workers == 0)
+        raise UsageProblem("only --workers 0 is supported: start `pairsync worker` processes for the rest")
+    run_service(_load(config), host, port, log_level, log_format, queued=workers == 0)
 
 
 @app.command()
@@ -275,9 +315,9 @@ def main() -> None:
         sys.exit(2)
     except typer.Exit as done:
         sys.exit(done.exit_code)
-    except (typer.Abort, KeyboardInterrupt):
+    except (typer.Abort, KeyboardInterrupt) as stop:
         output.fail("interrupted")
-        sys.exit(130)
+        sys.exit(exit_code(stop.__cause__ or stop))
     except Exception as error:  # noqa: BLE001 - click usage errors and anything unexpected: no traceback
         _unexpected(error)
     sys.exit(code if isinstance(code, int) else 0)

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from rich.table import Table
 
 from engine.cli import output
-from engine.config import LoadedConfig
+from engine.config.state_only import StateOnly
 from engine.planner.model import SIDES
 from engine.queue.status import queued_jobs
 from engine.state.store import StateStore
@@ -44,27 +45,27 @@ def connection_status(store: StateStore, name: str) -> dict[str, Any]:
     }
 
 
-def show_status(loaded: LoadedConfig, as_json: bool) -> None:
-    store = StateStore(loaded.state_url)
-    data = [connection_status(store, c.name) for c in loaded.config.connections]
+def show_status(config: StateOnly, as_json: bool) -> None:
+    """Reads the state store only: no account settings, so no secrets are needed."""
+    store = StateStore(config.state_url)
+    data = [connection_status(store, name) for name in config.connections]
     if as_json:
-        output.print_json(data[0] if len(data) == 1 else data)
+        output.print_json(data)  # always a list, one object per connection
         return
     table = Table(title="status")
-    for column in ("connection", "linked", "unlinked left", "unlinked right", "waiting retry", "last run"):
-        table.add_column(column)
+    for column in ("connection", "linked", "unlinked left", "unlinked right", "waiting retry"):
+        table.add_column(column, overflow="fold")
     for item in data:
-        last = item["runs"][0] if item["runs"] else None
-        last_text = f"#{last['id']} {last['status']} {last['started_at']:%Y-%m-%d %H:%M}" if last else "never"
         table.add_row(
             item["connection"],
             str(item["linked"]),
             str(item["unlinked"]["left"]),
             str(item["unlinked"]["right"]),
             str(len(item["failures"])),
-            last_text,
         )
     output.console.print(table)
+    for item in data:
+        output.console.print(_runs_table(item))
     for item in data:
         queued = item["queue"]
         if queued["waiting"] or queued["running"]:
@@ -72,3 +73,31 @@ def show_status(loaded: LoadedConfig, as_json: bool) -> None:
             output.say(f"{item['connection']}: {jobs}")
         for failure in item["failures"]:
             output.fail(f"{item['connection']}: {failure['side']} {failure['record_id']}: {failure['error']}")
+
+
+def _runs_table(item: dict[str, Any]) -> Table:
+    """The recent runs of one connection, newest first, with what each did."""
+    table = Table(title=f"recent runs of {item['connection']}", title_justify="left")
+    for column in ("run", "status", "trigger", "started (UTC)", "what it did"):
+        table.add_column(column, overflow="fold")
+    for run in item["runs"]:
+        table.add_row(f"#{run['id']}", run["status"], run["trigger"], _when(run["started_at"]), _did(run["summary"]))
+    if not item["runs"]:
+        table.add_row("", "never run", "", "", "")
+    return table
+
+
+def _when(value: Any) -> str:
+    return value.strftime("%Y-%m-%d %H:%M:%S") if isinstance(value, datetime) else str(value)
+
+
+def _did(summary: dict[str, Any]) -> str:
+    parts = []
+    for key in ("created", "updated", "tagged"):
+        counts = summary.get(key) or {}
+        total = sum(counts.values()) if isinstance(counts, dict) else 0
+        if total:
+            parts.append(f"{key} {total}")
+    if summary.get("failed"):
+        parts.append(f"failed {summary['failed']}")
+    return ", ".join(parts) or "nothing to write" if summary else ""

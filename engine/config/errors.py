@@ -53,6 +53,7 @@ class ProblemList:
         self.file = file
         self.locations = locations
         self.problems: list[Problem] = []
+        self.more_keys: dict[Path, list[str]] = {}  # keys a plugin adds at a path (a connector's `sync_rules`)
 
     def add(self, path: Path, message: str) -> None:
         self.problems.append(Problem(self.file, self.locations.line(path), dotted(path), message))
@@ -68,7 +69,7 @@ class ProblemList:
             if any(len(other) > len(relative) and other[: len(relative)] == relative for other in typed):
                 continue  # a union member that fits the value's shape explains it more precisely, deeper down
             path = (*prefix, *relative)
-            message = _message(item, model, relative)
+            message = _message(item, model, relative, self.more_keys.get(relative[:-1], []))
             if (dotted(path), message) not in seen:
                 seen.add((dotted(path), message))
                 self.add(path, message)
@@ -102,12 +103,12 @@ def _data_path(loc: Sequence[Any], data: Any) -> Path:
     return tuple(path)
 
 
-def _message(item: Any, model: type[BaseModel], relative: Path) -> str:
+def _message(item: Any, model: type[BaseModel], relative: Path, more_keys: Sequence[str] = ()) -> str:
     kind = item["type"]
     ctx = item.get("ctx") or {}
     key = relative[-1] if relative else ""
     if kind == "extra_forbidden":
-        choices = _allowed_keys(model, relative[:-1])
+        choices = [*_allowed_keys(model, relative[:-1]), *more_keys]
         return f"unknown key{suggest(str(key), choices)}" + (
             f" (expected one of: {', '.join(choices)})" if choices else ""
         )

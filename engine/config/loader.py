@@ -16,6 +16,7 @@ from engine.config.locations import Locations, Path, locate
 from engine.config.models import Config, Connection
 from engine.config.secrets import inline_secrets
 from engine.plugin_files import with_files
+from engine.config.yaml_messages import plain
 from engine.plugins import Registry, registry
 from engine.secrets import UnsetVariable, expand
 
@@ -36,7 +37,7 @@ def load_config(
         mark = getattr(error, "problem_mark", None)
         line = mark.line + 1 if mark is not None else None
         reason = getattr(error, "problem", None) or str(error)
-        raise ConfigError([Problem(str(path), line, "", f"not valid YAML: {reason}")]) from None
+        raise ConfigError([Problem(str(path), line, "", f"not valid YAML: {plain(reason)}")]) from None
     except TooLarge as error:
         raise ConfigError([Problem(str(path), error.line, "", str(error))]) from None
     problems = ProblemList(str(path), locations)
@@ -110,7 +111,7 @@ def _expand(
 def _validate(
     path: FilePath, data: dict[str, Any], locations: Locations, problems: ProblemList, plugins: Registry
 ) -> LoadedConfig:
-    options_raw = _pop_connector_options(data, plugins)
+    options_raw = _pop_connector_options(data, plugins, problems)
     try:
         config = Config.model_validate(data)
     except ValidationError as error:
@@ -125,7 +126,9 @@ def _validate(
     return loaded
 
 
-def _pop_connector_options(data: dict[str, Any], plugins: Registry) -> dict[int, dict[str, Any]]:
+def _pop_connector_options(
+    data: dict[str, Any], plugins: Registry, problems: ProblemList
+) -> dict[int, dict[str, Any]]:
     """Move connector-specific connection keys (such as `sync_rules`) out of the core model's way."""
     raw_accounts = data.get("accounts")
     accounts: dict[str, Any] = raw_accounts if isinstance(raw_accounts, dict) else {}
@@ -147,6 +150,7 @@ def _pop_connector_options(data: dict[str, Any], plugins: Registry) -> dict[int,
             elif cls.connection_options is not None:
                 keys |= set(cls.connection_options.model_fields)
         popped[index] = {key: connection.pop(key) for key in sorted(keys) if key in connection}
+        problems.more_keys[("connections", index)] = sorted(keys)  # named by "unknown key" messages too
     return popped
 
 

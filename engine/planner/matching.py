@@ -72,7 +72,9 @@ class MatchPlanner(LinkedPlanner):
         pairs |= {(r.id, str(r.get(entry.left[0]))) for r in lefts.values() if r.get(entry.left[0]) in wanted}
         for left_id, right_id in sorted(pairs):
             if left_id in lefts and right_id in rights and self._free(left_id, right_id):
-                self._link("left", lefts[left_id], rights[right_id])
+                pair = {"left": lefts[left_id], "right": rights[right_id]}
+                if all(self._filter(side, pair[side], True) is None for side in SIDES):
+                    self._link("left", pair["left"], pair["right"])
 
     def _free(self, left_id: str, right_id: str) -> bool:
         return not (
@@ -115,6 +117,10 @@ class MatchPlanner(LinkedPlanner):
         if reason is not None:
             self.emit(Skip(side, record.id, reason))
             return
+        found, left_out = self._taking_part(side, record, found)
+        if left_out is not None:
+            self.emit(Skip(side, record.id, left_out))
+            return
         if len(found) > 1 and self.d.on_duplicate != "link_oldest":
             ids = ", ".join(sorted(c.id for c in found))
             self.emit(Skip(side, record.id, f"{len(found)} {target} records match {key!r} ({ids}); on_duplicate: skip"))
@@ -123,6 +129,18 @@ class MatchPlanner(LinkedPlanner):
             self._link(side, record, _oldest(found))
         else:
             self._create(side, record)
+
+    def _taking_part(self, side: Side, record: Record, candidates: list[Record]) -> tuple[list[Record], str | None]:
+        """The candidates that pass their own side's IF condition, and why the first failing one was left out:
+        conditions apply before matching, so a record that fails is never linked, whichever side changed."""
+        target = other(side)
+        passing = [c for c in candidates if self._filter(target, c, True) is None]
+        failing = [c for c in candidates if c not in passing]
+        if passing or not failing:
+            return passing, None
+        first = min(failing, key=lambda c: c.id)
+        why = self._filter(target, first, True)
+        return [], f"it matches {target} record {first.id}, which is left out ({why}); not linked"
 
     def _link(self, side: Side, record: Record, match: Record) -> None:
         target = other(side)

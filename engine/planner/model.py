@@ -127,10 +127,13 @@ class Plan:
             ops = [op for op in self.of(kind) if predicate is None or predicate(op)]
             return {side: sum(op.side == side for op in ops) for side in SIDES}
 
+        tagged = per_side(Tag, lambda op: op.add)
+        for create in self.of(Create):  # THEN add_tag on a created record: tagged by the executor once it exists
+            tagged[create.side] += len(create.tags)
         return {
             "created": per_side(Create),
             "updated": per_side(Update),
-            "tagged": per_side(Tag, lambda op: op.add),
+            "tagged": tagged,
             "untagged": per_side(Tag, lambda op: not op.add),
             "skipped": len(self.of(Skip)),
             "conflicts": len(self.of(Conflict)),

@@ -69,7 +69,7 @@ class _Planner(MatchPlanner):
             self.plan.blocked = (
                 f"this run would change {len(affected)} of {len(self.d.links)} linked records "
                 f"({share:.0%}, above the {self.d.breaker.max_share:.0%} breaker); nothing was "
-                "written. Check the plan with `pairsync plan`, then run again with --force"
+                "written. If that is intended, run again with --force (the plan lists every change)"
             )
 
     def _id_only(self, op: Update | Tag) -> bool:

@@ -18,7 +18,9 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from engine.config.loaded import LoadedConfig
-from engine.secrets import install_log_redaction, install_server_log_redaction
+from engine.sandbox import bound_socket
+from engine.secrets import install_server_log_redaction
+from engine.service import logs
 from engine.service.api import BadRequest, problem, routes
 from engine.service.app import Service
 from engine.service.auth import BearerAuth
@@ -50,25 +52,27 @@ def build_app(loaded: LoadedConfig, settings: ServiceSettings, queued: bool = Fa
     return app, service
 
 
-def serve(loaded: LoadedConfig, host: str, port: int, queued: bool = False) -> None:
+def serve(
+    loaded: LoadedConfig, host: str, port: int, log_level: str = "info", log_format: str = "text", queued: bool = False
+) -> None:
     """Serve until SIGTERM/SIGINT; refuses to listen beyond loopback without PAIRSYNC_API_TOKEN.
 
     `queued`: runs become jobs for `pairsync worker` processes (`--workers 0`)."""
     settings = ServiceSettings.from_env(host)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    install_log_redaction()
+    logs.configure(log_level, log_format)
     if queued:
         from engine.queue.app import conninfo
 
         conninfo(loaded.state_url)  # refuses SQLite state before anything listens
     app, _service = build_app(loaded, settings, queued)
     config = uvicorn.Config(
-        app,
-        host=host,
-        port=port,
-        lifespan="on",
-        log_level="info",
+        app, host=host, port=port, lifespan="on", log_config=None, access_log=False,
         timeout_graceful_shutdown=max(1, int(min(settings.shutdown_grace, 5))),
     )
     install_server_log_redaction()  # after uvicorn.Config, which sets up the server's log handlers
-    uvicorn.Server(config).run()
+    sock = bound_socket(host, port)  # bound here, so the line below can say the port (`--port 0`: the OS picks)
+    logging.getLogger("pairsync.service").info(
+        "serving %s on http://%s:%s (%d connections%s)", loaded.path, host, sock.getsockname()[1],
+        len(loaded.config.connections), ", runs queued for workers" if queued else "",
+    )
+    uvicorn.Server(config).run(sockets=[sock])

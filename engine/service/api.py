@@ -79,13 +79,16 @@ def routes(service: Service) -> list[Route]:
             "disabled_by_api": held,
             "schedule": connection.schedule,
             "next_run": service.schedules.next_run(name),
+            "schedule_problem": service.schedules.problems.get(name),
             "running_here": service.runs.running(name),
             "last_run": _run_row(runs[0]) if runs else None,
         }
 
     async def healthz(_request: Request) -> Response:
         stopping = service.runs.stopping
-        body = {"status": "stopping" if stopping else "ok", "scheduler": service.scheduler.running}
+        problems = service.problems()
+        status = "stopping" if stopping else "degraded" if problems else "ok"
+        body = {"status": status, "scheduler": service.scheduler.running, "problems": problems}
         return reply(body, 503 if stopping else 200)
 
     async def metrics(_request: Request) -> Response:

@@ -54,6 +54,7 @@ class Service:
             timedelta(hours=settings.delivery_memory_hours),
         )
         self._config_digest = _digest(loaded)
+        self.config_problems: list[str] = []
         self._background: set[asyncio.Task[Any]] = set()
 
     def _gatherer(self) -> Gatherer:
@@ -81,7 +82,17 @@ class Service:
     def _apply_schedules(self) -> None:
         if self.queue is not None:
             return  # schedules live in the state store and are ticked (`_tick`)
+        before = dict(self.schedules.problems)
         self.schedules.apply({c.name: c.schedule for c in self.active() if c.schedule})
+        for name, problem in self.schedules.problems.items():
+            if before.get(name) != problem:
+                log.error("schedule of %s not changed, the previous one still runs: %s", name, problem)
+
+    def problems(self) -> list[str]:
+        """What keeps the service from doing what its config file says (shown by /healthz and the API)."""
+        found = [f"config not reloaded: {problem}" for problem in self.config_problems]
+        found += [f"schedule of {name} not changed: {problem}" for name, problem in self.schedules.problems.items()]
+        return found
 
     # lifecycle -------------------------------------------------------------------
 
@@ -181,9 +192,11 @@ class Service:
         try:
             fresh = load_config(path)
         except ConfigError as error:
-            for problem in error.problems:
-                log.error("config not reloaded: %s", REDACTOR.redact(str(problem)))
+            self.config_problems = [REDACTOR.redact(str(problem)) for problem in error.problems]
+            for problem in self.config_problems:
+                log.error("config not reloaded, the previous one stays in use: %s", problem)
             return False
+        self.config_problems = []
         if fresh.state_url != self.loaded.state_url:
             log.warning("the state store changed in %s; restart the service to use it", path)
         self.loaded = fresh

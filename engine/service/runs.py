@@ -68,7 +68,17 @@ class Runs:
             reader=_watching(reader, full, sessions),
         )
         self.metrics.record_run(trigger, report, time.monotonic() - started, sessions[0] if sessions else None)
-        log.info("run %s of %s (%s): %s", report.run_id or "-", name, trigger, report.status)
+        summary = report.summary()
+        done = {k: summary[k] for k in ("created", "updated", "tagged", "untagged")}
+        log.info(
+            "run #%s of %s (%s): %s; %s; failed %d; %.1fs",
+            report.run_id or "-", name, trigger, report.status,
+            ", ".join(f"{k} L{v['left']} R{v['right']}" for k, v in done.items()),
+            summary["failed"], time.monotonic() - started,
+            extra={
+                "run_id": report.run_id, "connection": name, "trigger": trigger, "status": report.status, "counts": done
+            },
+        )
         return report
 
     async def drain(self, grace: float) -> list[str]:

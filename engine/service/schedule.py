@@ -7,33 +7,18 @@ found from the run history at start and caught up with a single run.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.cron import CronTrigger
-from apscheduler.triggers.interval import IntervalTrigger
 
-_INTERVAL = re.compile(r"^(\d+)\s*([smhd])$")
-_UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}
+from engine.config.schedule import interval_of, trigger_for
+
+__all__ = ["JOB_PREFIX", "Schedules", "interval_of", "missed", "trigger_for"]
+
 JOB_PREFIX = "schedule:"
-
-
-def interval_of(schedule: str) -> timedelta | None:
-    """The interval of `15m`-style schedules; None for cron expressions."""
-    found = _INTERVAL.match(schedule.strip())
-    if not found:
-        return None
-    return timedelta(**{_UNITS[found.group(2)]: int(found.group(1))})
-
-
-def trigger_for(schedule: str) -> IntervalTrigger | CronTrigger:
-    interval = interval_of(schedule)
-    if interval is not None:
-        return IntervalTrigger(seconds=max(interval.total_seconds(), 1))
-    return CronTrigger.from_crontab(schedule)
 
 
 def missed(schedule: str, last_started: datetime | None, now: datetime) -> bool:
@@ -55,17 +40,31 @@ class Schedules:
         self.scheduler = scheduler
         self.job = job
         self.current: dict[str, str] = {}
+        self.problems: dict[str, str] = {}  # connection -> why its new schedule was refused (the old one runs)
 
     def apply(self, wanted: dict[str, str]) -> None:
-        """`wanted`: connection name -> schedule, for the connections that should run on one now."""
-        for name in [n for n in self.current if self.current[n] != wanted.get(n)]:
+        """`wanted`: connection name -> schedule, for the connections that should run on one now.
+
+        A schedule the scheduler refuses leaves the connection's current job in place and is kept in `problems`.
+        """
+        triggers: dict[str, Any] = {}
+        problems: dict[str, str] = {}
+        for name, schedule in wanted.items():
+            if self.current.get(name) == schedule:
+                continue
+            try:
+                triggers[name] = trigger_for(schedule)
+            except ValueError as error:
+                problems[name] = str(error)
+        for name in [n for n in self.current if n not in wanted or n in triggers]:
             self.scheduler.remove_job(JOB_PREFIX + name)
             del self.current[name]
-        for name, schedule in wanted.items():
+        self.problems = problems
+        for name, trigger in triggers.items():
             if name not in self.current:
                 self.scheduler.add_job(
                     self.job,
-                    trigger_for(schedule),
+                    trigger,
                     args=[name],
                     id=JOB_PREFIX + name,
                     coalesce=True,
@@ -73,7 +72,7 @@ class Schedules:
                     misfire_grace_time=None,
                     replace_existing=True,
                 )
-                self.current[name] = schedule
+                self.current[name] = wanted[name]
 
     def next_run(self, name: str) -> datetime | None:
         job = self.scheduler.get_job(JOB_PREFIX + name)

@@ -163,6 +163,11 @@ class Webhooks:
 
     def _count(self, account: str, result: str, delivery: Delivery) -> Delivery:
         self.metrics.webhooks.labels(account, result).inc()
+        if result != "rejected":  # a rejection has its own warning line
+            ids = delivery.body.get("records")
+            records = len(ids) if isinstance(ids, list) else 0
+            log.info("webhook for %s: %s, %d records", account, result, records,
+                     extra={"account": account, "result": result, "records": records})
         return delivery
 
     async def aclose(self) -> None:

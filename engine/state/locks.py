@@ -182,3 +182,14 @@ def _process_alive(pid: int) -> bool:
     except PermissionError:
         return True
     return True
+
+
+def on_this_host(holder: str) -> bool:
+    match = _PROCESS_HOLDER.match(holder)
+    return match is not None and match["host"] == socket.gethostname()
+
+
+def holder_gone(holder: str) -> bool:
+    """True when the holder is a process on this host that no longer runs (killed, crashed)."""
+    match = _PROCESS_HOLDER.match(holder)
+    return match is not None and match["host"] == socket.gethostname() and not _process_alive(int(match["pid"]))

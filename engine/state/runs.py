@@ -9,11 +9,13 @@ from typing import Any
 from sqlalchemy import func, select, update
 
 from engine.state import tables as t
-from engine.state.database import Database, json_safe, redacted
+from engine.state.database import Database, aware, json_safe, redacted
+from engine.state.locks import holder_gone, on_this_host
 from engine.state.tables import utcnow
 
 _RUNS = t.Run.__table__  # type: ignore[attr-defined]
 _EVENTS = t.RunEvent.__table__  # type: ignore[attr-defined]
+_LOCKS = t.Lock.__table__  # type: ignore[attr-defined]
 
 
 class RunStore(Database):
@@ -37,6 +39,36 @@ class RunStore(Database):
                 .where(_RUNS.c.id == run_id)
                 .values(status=status, finished_at=utcnow(), summary=json_safe(redacted(summary)))
             )
+
+    def close_abandoned_runs(self) -> list[int]:
+        """Close as `interrupted` the runs left `running` by a process that no longer exists.
+
+        A run holds the lock `run:<connection>` from before its row is opened until after it is closed, so a
+        `running` row whose lock is gone, expired, or held by a dead process on this host was abandoned (killed,
+        crashed). A lock held by a live process, or by one on another host, leaves the row alone.
+        """
+        now = utcnow()
+        with self._tx() as tx:
+            rows = tx.execute(select(_RUNS.c.id, _RUNS.c.connection).where(_RUNS.c.status == "running")).all()
+            if not rows:
+                return []
+            locks = {
+                row.name: (row.holder, aware(row.expires_at))
+                for row in tx.execute(select(_LOCKS.c.name, _LOCKS.c.holder, _LOCKS.c.expires_at))
+                if row.name.startswith("run:")
+            }
+            closed = []
+            for run_id, connection in rows:
+                if _still_held(locks.get(f"run:{connection}"), now):
+                    continue
+                done = tx.execute(
+                    update(_RUNS)
+                    .where(_RUNS.c.id == run_id, _RUNS.c.status == "running")
+                    .values(status="interrupted", finished_at=now)
+                )
+                if done.rowcount:
+                    closed.append(int(run_id))
+            return closed
 
     def add_events(self, run_id: int, events: Sequence[dict[str, Any]]) -> None:
         if not events:
@@ -88,3 +120,12 @@ class RunStore(Database):
                 .group_by(_RUNS.c.worker)
             )
             return {str(worker): int(count) for worker, count in rows}
+
+def _still_held(lock: tuple[str, datetime | None] | None, now: datetime) -> bool:
+    """Whether a run lock still belongs to a live run: its process runs here, or (elsewhere) it has not expired."""
+    if lock is None:
+        return False
+    holder, expires = lock
+    if holder_gone(holder):
+        return False
+    return on_this_host(holder) or expires is None or expires > now

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from sqlalchemy.exc import DBAPIError
 
+from engine.state.accounts import AccountStore
 from engine.state.credentials import CredentialStore
 from engine.state.cursors import CursorStore
 from engine.state.database import migrate, normalise_url
@@ -33,9 +34,13 @@ class StateStore(
     LockStore,
     ScheduleStore,
     RequestStore,
+    AccountStore,
 ):
     """Links and merge bases, the record index, cursors, the write journal, runs, retries, credentials, locks,
-    and for the queue the shared schedules and waiting run requests."""
+    account identities, and for the queue the shared schedules and waiting run requests.
+
+    Opening it closes the runs a dead process left `running` (`closed_on_open` holds their ids).
+    """
 
     def __init__(self, url: str) -> None:
         super().__init__(url)
@@ -44,3 +49,4 @@ class StateStore(
         except DBAPIError as error:
             self.engine.dispose()
             raise explain(error, url) or error from None
+        self.closed_on_open = self.close_abandoned_runs()

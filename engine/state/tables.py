@@ -161,3 +161,15 @@ class RunRequest(SQLModel, table=True):
     triggers: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     named: dict[str, list[str]] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     first_at: datetime = Field(default_factory=utcnow)
+
+
+class AccountIdentity(SQLModel, table=True):
+    """Which account a connection's side was synced with: links, cursors and the index belong to that account."""
+
+    __tablename__ = "account_identities"
+
+    connection: str = Field(primary_key=True)
+    side: str = Field(primary_key=True)
+    fingerprint: str
+    described: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    updated_at: datetime = Field(default_factory=utcnow)

@@ -25,6 +25,7 @@ from engine.connector import (
     Connector,
     ConnectorContext,
     ConnectorSettings,
+    CursorRefused,
     FieldSchema,
     FieldSpec,
     RateLimit,
@@ -221,6 +222,7 @@ class MemoryConnector(Connector):
         unsubscribe_signal=True,
     )
     settings_model = MemorySettings
+    identity_settings = ("store", "file")
     settings: MemorySettings
     origin_field = "custom.pairsync_origin"
 
@@ -246,7 +248,7 @@ class MemoryConnector(Connector):
 
     async def list(self, since: Any = None) -> AsyncIterator[Page]:
         full = since is None
-        after = 0 if full else int(since)
+        after = 0 if full else _cursor(since, self.store.seq)
         ids = [
             rid
             for rid, stored in sorted(self.store.records.items(), key=lambda item: item[1].seq)
@@ -326,3 +328,14 @@ Register = Callable[[type[Connector]], None]
 @hookimpl
 def register_connectors(register: Register) -> None:
     register(MemoryConnector)
+
+
+def _cursor(since: Any, newest: int) -> int:
+    """A change sequence number this store issued; any other cursor is refused (the engine lists in full)."""
+    try:
+        after = int(since)
+    except (TypeError, ValueError):
+        raise CursorRefused(f"unreadable cursor {since!r}") from None
+    if not 0 <= after <= newest:
+        raise CursorRefused(f"cursor {after} is past this store's newest change {newest}")
+    return after

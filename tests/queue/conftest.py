@@ -21,9 +21,8 @@ from engine.queue.app import make_app
 from engine.queue.jobs import Queue, QueuedJobs
 from engine.queue.schema import apply_queue_schema
 from engine.queue.settings import QueueSettings
-from engine.sandbox import free_port
 from engine.state.store import StateStore
-from tests.service.conftest import wait_for
+from tests.service.conftest import LISTENING, wait_for
 
 PAIRSYNC = str(Path(sys.executable).parent / "pairsync")
 QUICK = {
@@ -114,23 +113,19 @@ class Cluster:
         return process
 
     def service(self) -> tuple[Process, httpx.Client]:
-        port = free_port()
         label = f"serve-{len(self.processes)}"
-        process = Process(
-            ["serve", str(self.config), "--workers", "0", "--port", str(port)], self.config, self.env, label
-        )
+        process = Process(["serve", str(self.config), "--workers", "0", "--port", "0"], self.config, self.env, label)
         self.processes.append(process)
-        client = httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=30)
 
-        def healthy() -> bool:
+        def listening() -> str | None:
             if process.process.poll() is not None:
                 pytest.fail(f"serve exited early:\n{process.output()}")
-            try:
-                return client.get("/healthz").status_code == 200
-            except httpx.TransportError:
-                return False
+            found = LISTENING.search(process.output())
+            return found.group(1) if found else None
 
-        wait_for(healthy, timeout=60, every=0.2)
+        port = wait_for(listening, timeout=60, every=0.2)
+        client = httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=30)
+        wait_for(lambda: client.get("/healthz").status_code == 200, timeout=60, every=0.2)
         return process, client
 
     def ask(self, connection: str, trigger: str = "api") -> None:

@@ -63,7 +63,8 @@ def run_cli(pair: Pair, config: Path, *args: str) -> tuple[int, dict[str, Any] |
     done = subprocess.run(
         [PAIRSYNC, "run", str(config), "--json", *args], env=cli_env(pair), capture_output=True, text=True, timeout=300
     )
-    summary = json.loads(done.stdout) if done.stdout.strip().startswith("{") else None
+    printed = json.loads(done.stdout) if done.stdout.strip().startswith("[") else None
+    summary = printed[0] if printed else None
     return done.returncode, summary, done.stdout + done.stderr
 
 

@@ -71,9 +71,9 @@ class Sync:
             MemoryStore.forget(name)
 
 
-def skips(report: Report) -> dict[str, str]:
-    """Record id -> why the plan left it out."""
-    return {op.record_id: op.reason for op in report.plan.of(Skip)}
+def skips(report: Report, side: str | None = None) -> dict[str, str]:
+    """Record id -> why the plan left it out (of one side when named: memory ids repeat across sides)."""
+    return {op.record_id: op.reason for op in report.plan.of(Skip) if side in (None, op.side)}
 
 
 @pytest.fixture

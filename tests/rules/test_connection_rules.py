@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from engine.planner.model import Tag, Update
+from engine.planner.model import LinkOnly, Tag, Update
 
 from .conftest import skips
 
@@ -141,7 +141,7 @@ def test_a_linked_record_that_stops_matching_is_reported_and_not_synced(make_syn
 @pytest.mark.parametrize("value", [True, False], ids=["exists", "does-not-exist"])
 def test_exists_on_other_side(make_sync: Any, value: bool) -> None:
     """The left record that already exists on the right takes part only with `value: true`; the new one only
-    with `value: false`. The right side has no condition, so its record still links (right to left)."""
+    with `value: false`. A left record left out is not linked either, so its right match is skipped too."""
     sync = make_sync({"if": {"left": {"field": "exists_on_other_side", "op": "equals", "value": value}}})
     both = sync.left.add({"email": "both@x.io", "name": "Left name"})
     new = sync.left.add({"email": "new@x.io"})
@@ -151,7 +151,8 @@ def test_exists_on_other_side(make_sync: Any, value: bool) -> None:
     assert (names["both@x.io"] == "Left name") is value
     assert ("new@x.io" in names) is not value
     left_out = new if value else both
-    assert skips(report)[left_out].startswith(f"IF left: exists_on_other_side equals {value!r} fails")
+    assert skips(report, "left")[left_out].startswith(f"IF left: exists_on_other_side equals {value!r} fails")
+    assert any(link.left_id == both for link in sync.store.links("c")) is value
 
 
 def test_then_actions_tag_and_set_fields_when_writing(make_sync: Any) -> None:
@@ -248,6 +249,88 @@ def test_id_field_rebuilds_links_after_the_state_is_lost(make_sync: Any) -> None
     sync.lose_state()
     report = sync.run()
     assert report.summary()["created"] == {"left": 0, "right": 0}
-    assert report.summary()["linked"] == 3
+    assert report.summary()["linked"] == {"total": 3, "new": 3}
     assert sorted(sync.right.live()) == right_ids
     assert len(sync.left.live()) == 3
+
+
+@pytest.mark.parametrize("changed", ["both", "right only"])
+def test_a_record_failing_its_condition_is_never_linked_whichever_side_changed(make_sync: Any, changed: str) -> None:
+    """Issue 18.1: a right record that changed used to link to a left record failing `if.left`."""
+    sync = make_sync({"if": {"left": {"field": "custom.sync", "op": "equals", "value": "yes"}}})
+    out = sync.left.add({"email": "a@x.io", "name": "Left", "custom.sync": "no"})
+    if changed == "right only":
+        sync.run()  # the left record is read and left out; the right side is still empty
+    contact = sync.right.add({"email": "a@x.io", "name": "Right"})
+    report = sync.run()
+    assert sync.store.links("c") == []
+    assert report.outcome is not None
+    assert [e for e in report.outcome.events if e["kind"] == "linked"] == []
+    assert skips(report, "right")[contact] == (
+        f"it matches left record {out}, which is left out "
+        "(IF left: custom.sync equals 'yes' fails (custom.sync is 'no')); not linked"
+    )
+    assert sync.fields("left") == [{"email": "a@x.io", "name": "Left", "custom.sync": "no"}]
+    assert sync.fields("right") == [{"email": "a@x.io", "name": "Right"}]
+    sync.right.edit(contact, {"name": "Right again"})
+    assert sync.run().plan.of(LinkOnly) == []
+
+
+def test_the_plan_counts_the_tags_then_actions_add_to_created_records(make_sync: Any) -> None:
+    """Issue 18.4: `plan` said 0 tags where the run then added one to every record it created."""
+    sync = make_sync({"then": {"right": [{"add_tag": "from left"}, {"add_tag": "customer"}]}})
+    for email in ("a@x.io", "b@x.io", "c@x.io"):
+        sync.left.add({"email": email})
+    planned = sync.plan().summary()
+    done = sync.run().summary()
+    assert planned["tagged"] == done["tagged"] == {"left": 0, "right": 6}
+    assert all(r.tags == {"from left", "customer"} for r in sync.right.live().values())
+
+
+def test_a_blocked_run_reports_nothing_done_and_says_blocked(make_sync: Any) -> None:
+    """Issue 18.9: a breaker-blocked run reported its planned updates as done and had no warning."""
+    sync = make_sync({"breaker": {"max_share": 0.5, "min_records": 1}})
+    ids = [sync.left.add({"email": f"p{i}@x.io", "name": "Old"}) for i in range(4)]
+    sync.run()
+    for rid in ids:
+        sync.left.edit(rid, {"name": "New"})
+    summary = sync.run().summary()
+    assert summary["status"] == "blocked"
+    assert summary["updated"] == {"left": 0, "right": 0}
+    assert summary["planned"]["updated"] == {"left": 0, "right": 4}
+    assert summary["linked"] == {"total": 4, "new": 0}
+    assert [w for w in summary["warnings"] if w.startswith("blocked: this run would change 4 of 4")]
+
+
+class _Recorded:
+    """What the run reported through engine.progress.Phases."""
+
+    def __init__(self) -> None:
+        self.read: dict[str, int] = {"left": 0, "right": 0}
+        self.planned_writes: dict[str, int] = {}
+        self.written: dict[str, int] = {"left": 0, "right": 0}
+
+
+def test_progress_reports_each_phase_with_counts_that_add_up(make_sync: Any) -> None:
+    """Issue 18.11: the progress bar was an indeterminate pulse; the run now reports reads and writes per side."""
+    sync = make_sync({"then": {"right": [{"add_tag": "synced"}]}})
+    for i in range(7):
+        sync.left.add({"email": f"p{i}@x.io"})
+    sync.right.add({"email": "r@x.io"})
+    seen = _Recorded()
+
+    class Phases:
+        def read(self, side: str, count: int) -> None:
+            seen.read[side] += count
+
+        def planned(self, writes: dict[str, int]) -> None:
+            seen.planned_writes = dict(writes)
+
+        def written(self, side: str, count: int) -> None:
+            seen.written[side] += count
+
+    summary = sync.run(phases=Phases()).summary()
+    assert seen.read == {"left": 7, "right": 1}
+    assert seen.planned_writes == {"left": 1, "right": 14}  # 7 creates and their 7 THEN tags
+    assert seen.written == seen.planned_writes
+    assert summary["tagged"]["right"] + summary["created"]["right"] == 14

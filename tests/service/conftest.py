@@ -25,7 +25,7 @@ from engine.service import ServiceSettings, build_app
 from engine.testing.memory import MemoryStore
 
 PAIRSYNC = str(Path(sys.executable).parent / "pairsync")  # the venv running the tests, wherever it is
-LISTENING = re.compile(r"Uvicorn running on http://127\.0\.0\.1:(\d+)")
+LISTENING = re.compile(r"serving \S+ on http://127\.0\.0\.1:(\d+)")
 FAST = ServiceSettings(shutdown_grace=5.0, webhook_debounce=0.2, config_watch=0.2)
 
 
@@ -130,10 +130,10 @@ def store_name(store: MemoryStore) -> str:
 class ServiceProcess:
     """`pairsync serve` as a child process, stopped with a real SIGTERM."""
 
-    def __init__(self, config: Path, env: dict[str, str] | None = None) -> None:
+    def __init__(self, config: Path, env: dict[str, str] | None = None, args: tuple[str, ...] = ()) -> None:
         self.log = config.parent / f"serve-{uuid.uuid4().hex[:8]}.log"
         self.process = subprocess.Popen(  # port 0: the service binds a free port itself and logs which
-            [PAIRSYNC, "serve", str(config), "--port", "0"],
+            [PAIRSYNC, "serve", str(config), "--port", "0", *args],
             env={**os.environ, "PAIRSYNC_WEBHOOK_DEBOUNCE": "0.2", "PAIRSYNC_CONFIG_WATCH": "0.5", **(env or {})},
             stdout=self.log.open("w"),
             stderr=subprocess.STDOUT,
@@ -166,8 +166,8 @@ class ServiceProcess:
 def processes() -> Iterator[Callable[..., ServiceProcess]]:
     started: list[ServiceProcess] = []
 
-    def start(config: Path, env: dict[str, str] | None = None) -> ServiceProcess:
-        started.append(ServiceProcess(config, env))
+    def start(config: Path, env: dict[str, str] | None = None, args: tuple[str, ...] = ()) -> ServiceProcess:
+        started.append(ServiceProcess(config, env, args))
         return started[-1]
 
     yield start

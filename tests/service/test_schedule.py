@@ -103,3 +103,22 @@ def test_config_disabling_a_connection_stops_its_schedule(serve, tmp_path: Path,
     assert service.http.get("/connections").json()["connections"][0]["next_run"] is not None
     config.write_text(config.read_text().replace("schedule: 1h", "schedule: 1h\n  enabled: false"))
     wait_for(lambda: service.http.get("/connections").json()["connections"][0]["next_run"] is None)
+
+
+def test_a_reload_with_a_bad_cron_keeps_the_old_schedule_and_says_so(serve, tmp_path: Path, stores) -> None:
+    """Issue 18.2: an out-of-range cron field removed the job, `next_run` became null and /healthz said ok."""
+    config = config_with(tmp_path, stores, schedule="1h")
+    service = serve(config)
+    before = service.http.get("/connections").json()["connections"][0]["next_run"]
+    assert before is not None and service.http.get("/healthz").json()["status"] == "ok"
+    config.write_text(config.read_text().replace("schedule: 1h", "schedule: '0 25 * * *'"))
+    health = wait_for(lambda: (h := service.http.get("/healthz").json())["status"] == "degraded" and h)
+    assert len(health["problems"]) == 1
+    assert "config not reloaded: " in health["problems"][0]
+    assert "schedule '0 25 * * *' is not a valid cron expression: hour '25'" in health["problems"][0]
+    listed = service.http.get("/connections").json()["connections"][0]
+    assert (listed["schedule"], listed["next_run"]) == ("1h", before)
+
+    config.write_text(config.read_text().replace("schedule: '0 25 * * *'", "schedule: 2h"))
+    wait_for(lambda: service.http.get("/healthz").json()["status"] == "ok")
+    assert service.http.get("/connections").json()["connections"][0]["schedule"] == "2h"
