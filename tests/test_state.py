@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from sqlalchemy import inspect
 
 from engine.planner.model import Base, Link
@@ -104,7 +105,8 @@ def test_retries_are_replaced_each_run(store: StateStore) -> None:
     assert store.retries("c", "left") == ["L2"]
 
 
-def test_credentials_persist_across_opens(state_url: str) -> None:
+def test_credentials_persist_across_opens(state_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PAIRSYNC_SECRET_KEY", "one key for every process of this test")
     first = StateStore(state_url)
     first.save_credential("qb", "refresh_token", "rt-1")
     first.save_credential("qb", "refresh_token", "rt-2")
