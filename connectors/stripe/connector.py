@@ -29,7 +29,7 @@ from engine.records import Page, Record, WriteRequest, WriteResult
 
 from . import webhooks
 from .client import EngineHTTPXClient, build_client, build_transport
-from .events import CursorExpired, EventsCursor, changes_since, latest_cursor
+from .events import EVENTS_UNAVAILABLE, CursorExpired, EventsCursor, changes_since, latest_cursor
 from .fields import (
     MAX_METADATA_VALUE_LENGTH,
     STRIPE_SCHEMA,
@@ -111,6 +111,8 @@ class StripeConnector(Connector):
         listed alongside; the first page waits for them.
         """
         cursor = await latest_cursor(self.client)
+        if cursor is None:
+            note = EVENTS_UNAVAILABLE
         derived = self.settings.read_subscriptions
         pending = asyncio.create_task(self.subscriptions.canceled_by_customer()) if derived else None
         canceled: builtins.dict[str, builtins.list[Sub]] | None = None
@@ -121,12 +123,13 @@ class StripeConnector(Connector):
                 if pending is not None and canceled is None:
                     canceled = await pending
                 if held is not None:
-                    yield Page(records=held, full=True, note=note)
+                    yield Page(records=held, full=True)
                 held = [await self._listed(c, canceled) for c in customers]
         finally:
             if pending is not None:
                 pending.cancel()
-        yield Page(records=held or [], cursor=cursor.to_json(), last=True, full=True, note=note)
+        final = cursor.to_json() if cursor is not None else None
+        yield Page(records=held or [], cursor=final, last=True, full=True, note=note)
 
     async def _listed(
         self, customer: builtins.dict[str, Any], canceled: Mapping[str, builtins.list[Sub]] | None
@@ -235,6 +238,11 @@ class StripeConnector(Connector):
     def verify_webhook(self, headers: Mapping[str, str], body: bytes) -> builtins.list[str]:
         secret = self.settings.webhook_secret
         return webhooks.verify(self.client, secret.get_secret_value() if secret else None, headers, body)
+
+    @classmethod
+    def auth_failure(cls, error: BaseException) -> bool:
+        """401: the key was rolled or deleted (a missing permission is a 403 and degrades instead)."""
+        return isinstance(error, stripe.AuthenticationError) or super().auth_failure(error)
 
     @classmethod
     def skip_reason(cls, record: Record, options: BaseModel | None) -> str | None:
