@@ -190,6 +190,11 @@ class Connector(ABC):
         return cls.capabilities
 
     @classmethod
+    def auth_failure(cls, error: BaseException) -> bool:
+        """Whether `error` means the credentials are refused for good (not a transient failure)."""
+        return isinstance(error, AuthenticationFailed)
+
+    @classmethod
     def skip_reason(cls, record: Record, options: BaseModel | None) -> str | None:
         """Why the connection's options for this connector (`connection_options`) leave a record out."""
         return None
@@ -198,6 +203,14 @@ class Connector(ABC):
     def sandbox(cls) -> type[Sandbox] | None:
         """The sandbox server class for this connector's API, if it ships one."""
         return None
+
+
+class AuthenticationFailed(Exception):
+    """The app refused the account's credentials for good (revoked key, `invalid_grant`): only reconnecting helps.
+
+    Raise it (or a subclass) from a connector, or recognise the app's own error in `Connector.auth_failure`;
+    the engine then marks the account `needs reconnect` and pauses its connections.
+    """
 
 
 class WebhookError(Exception):

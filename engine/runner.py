@@ -79,6 +79,25 @@ class Report:
         return data
 
 
+class NeedsReconnect(Exception):
+    """An app refused an account's credentials: the account is marked and its connections pause."""
+
+    def __init__(self, account: str, reason: str) -> None:
+        super().__init__(f"account {account!r} needs reconnect: {reason}")
+        self.account = account
+        self.reason = reason
+
+
+def paused(loaded: LoadedConfig, connection: Connection, store: StateStore) -> Report | None:
+    """A report for a connection whose account needs reconnect (nothing read or written), else None."""
+    for account in (connection.left, connection.right):
+        health = store.account_health(account)
+        if not health.ok:
+            message = f"account {account!r} needs reconnect ({health.reason}): run `{health.fix(str(loaded.path))}`"
+            return Report(connection.name, "paused", Plan(connection.name), error=message)
+    return None
+
+
 class Session:
     """The connectors of one connection, with contexts backed by the state store."""
 
@@ -121,7 +140,7 @@ class Session:
             for record in page.records:
                 read.changes[record.id] = record
             read.complete = read.complete and page.full
-            if page.note:
+            if page.note and f"{side}: {page.note}" not in read.notes:  # once per run, however many pages
                 read.notes.append(f"{side}: {page.note}")
             if page.last:
                 read.cursor, last_seen = page.cursor, True
@@ -132,8 +151,17 @@ class Session:
 
     async def read_both(self, reader: Reader) -> dict[Side, SideRead]:
         """Both sides at once: neither read depends on the other."""
-        left, right = await asyncio.gather(reader(self, "left"), reader(self, "right"))
+        left, right = await asyncio.gather(self._guarded(reader, "left"), self._guarded(reader, "right"))
         return {"left": left, "right": right}
+
+    async def _guarded(self, reader: Reader, side: Side) -> SideRead:
+        """A side's read; refused credentials become NeedsReconnect naming that side's account."""
+        try:
+            return await reader(self, side)
+        except Exception as error:
+            if self.connectors[side].auth_failure(error):
+                raise NeedsReconnect(self.prepared.accounts[side].name, REDACTOR.redact(str(error))) from error
+            raise
 
     async def fetch(self, side: Side, ids: list[str]) -> dict[str, Record]:
         """The current state of records by id, fetched concurrently within the connector's limit."""
@@ -179,6 +207,9 @@ async def plan_connection(
     loaded: LoadedConfig, connection: Connection, store: StateStore, full: bool = False
 ) -> Report:
     """The dry run: read both sides and plan, writing nothing (not even cursors)."""
+    stopped = paused(loaded, connection, store)
+    if stopped is not None:
+        return stopped
     session = Session(loaded, connection, store)
     try:
         reads = await session.read_both(_change_feed(full))
@@ -207,6 +238,9 @@ async def run_connection(
     progress: Progress | None = None,
     reader: Reader | None = None,
 ) -> Report:
+    stopped = paused(loaded, connection, store)
+    if stopped is not None:
+        return stopped
     holder = process_holder()
     lock = f"run:{connection.name}"
     if not store.acquire(lock, holder):
@@ -243,6 +277,11 @@ async def _run_locked(
             report.outcome = await executor.execute(result)
             _remember(store, session, reads, report.outcome)
             report.status = "failed" if report.outcome.failed else "ok"
+    except NeedsReconnect as refused:
+        store.mark_needs_reconnect(refused.account, refused.reason)
+        report = _failed(name, session, refused)
+        report.error = f"{report.error}: run `pairsync connect {loaded.path} {refused.account}`"
+        report.run_id = run_id
     except Exception as error:  # noqa: BLE001 - the run is recorded as failed with the reason
         report = _failed(name, session, error)
         report.run_id = run_id

@@ -15,7 +15,7 @@ from collections.abc import AsyncGenerator, Callable
 
 import httpx
 
-from engine.connector import ConnectorContext
+from engine.connector import AuthenticationFailed, ConnectorContext
 
 REFRESH_TOKEN_KEY = "refresh_token"
 MAX_SKEW_SECONDS = 60.0
@@ -23,6 +23,13 @@ MAX_SKEW_SECONDS = 60.0
 
 class AuthError(Exception):
     """The token endpoint refused the refresh; the message carries Google's error code only."""
+
+
+class RevokedError(AuthError, AuthenticationFailed):
+    """A final refusal (`invalid_grant`: revoked or expired; `invalid_client`): the account must reconnect."""
+
+
+FINAL_REFUSALS = frozenset({"invalid_grant", "invalid_client", "unauthorized_client"})
 
 
 class RefreshTokenAuth(httpx.Auth):
@@ -84,7 +91,8 @@ class RefreshTokenAuth(httpx.Auth):
         payload = _json(response)
         if response.status_code != 200 or not isinstance(payload.get("access_token"), str):
             code = payload.get("error", "no access token in the answer")
-            raise AuthError(f"Google token refresh failed: HTTP {response.status_code} {code}")
+            refused = RevokedError if code in FINAL_REFUSALS else AuthError
+            raise refused(f"Google token refresh failed: HTTP {response.status_code} {code}")
         self.refreshes += 1
         self._access_token = str(payload["access_token"])
         expires_in = payload.get("expires_in", 3600)

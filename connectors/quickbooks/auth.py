@@ -15,12 +15,13 @@ from collections.abc import AsyncGenerator
 
 import httpx
 
-from connectors.quickbooks.errors import QuickBooksAuthError
+from connectors.quickbooks.errors import QuickBooksAuthError, QuickBooksRevoked
 from connectors.quickbooks.settings import QuickBooksSettings
 from engine.connector import ConnectorContext
 
 REFRESH_TOKEN_KEY = "refresh_token"
 LEEWAY_SECONDS = 300.0
+FINAL_REFUSALS = frozenset({"invalid_grant", "invalid_client", "unauthorized_client"})
 
 
 class TokenManager:
@@ -67,7 +68,8 @@ class TokenManager:
         body = _json(response)
         if response.status_code != 200 or not isinstance(body.get("access_token"), str):
             reason = body.get("error") or f"HTTP {response.status_code}"
-            raise QuickBooksAuthError(
+            final = reason in FINAL_REFUSALS
+            raise (QuickBooksRevoked if final else QuickBooksAuthError)(
                 f"QuickBooks token refresh failed ({reason}): reconnect the company or check client_id/client_secret",
                 status=response.status_code,
             )

@@ -43,6 +43,9 @@ def connection_status(store: StateStore, name: str) -> dict[str, Any]:
 def show_status(loaded: LoadedConfig, as_json: bool) -> None:
     store = StateStore(loaded.state_url)
     data = [connection_status(store, c.name) for c in loaded.config.connections]
+    accounts = [store.account_health(name).to_json(str(loaded.path)) for name in sorted(loaded.config.accounts)]
+    for item, connection in zip(data, loaded.config.connections, strict=True):
+        item["accounts"] = [a for a in accounts if a["account"] in (connection.left, connection.right)]
     if as_json:
         output.print_json(data[0] if len(data) == 1 else data)
         return
@@ -61,6 +64,10 @@ def show_status(loaded: LoadedConfig, as_json: bool) -> None:
             last_text,
         )
     output.console.print(table)
+    for account in accounts:
+        if account["status"] != "ok":
+            name, state, reason, fix = (account[k] for k in ("account", "status", "reason", "fix"))
+            output.fail(f"account {name}: {state} ({reason}): run `{fix}`")
     for item in data:
         for failure in item["failures"]:
             output.fail(f"{item['connection']}: {failure['side']} {failure['record_id']}: {failure['error']}")

@@ -6,6 +6,7 @@ Each concern lives in its own module and class; `StateStore` is their union over
 
 from __future__ import annotations
 
+from engine.state.accounts import AccountStore
 from engine.state.credentials import CredentialStore
 from engine.state.cursors import CursorStore
 from engine.state.database import migrate, normalise_url
@@ -18,8 +19,10 @@ from engine.state.runs import RunStore
 __all__ = ["StateStore", "normalise_url", "process_holder"]
 
 
-class StateStore(LinkStore, CursorStore, JournalStore, RunStore, RetryStore, CredentialStore, LockStore):
-    """Links and merge bases, the record index, cursors, the write journal, runs, retries, credentials and locks."""
+class StateStore(
+    LinkStore, CursorStore, JournalStore, RunStore, RetryStore, CredentialStore, AccountStore, LockStore
+):
+    """Links and merge bases, the record index, cursors, the journal, runs, retries, credentials, accounts, locks."""
 
     def __init__(self, url: str) -> None:
         super().__init__(url)

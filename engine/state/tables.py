@@ -135,3 +135,14 @@ class Lock(SQLModel, table=True):
     name: str = Field(primary_key=True)
     holder: str
     expires_at: datetime
+
+
+class AccountStatus(SQLModel, table=True):
+    """An account whose credentials were refused (`needs reconnect`); healthy accounts have no row."""
+
+    __tablename__ = "accounts"
+
+    account: str = Field(primary_key=True)
+    status: str
+    reason: str = ""
+    since: datetime = Field(default_factory=utcnow)
