@@ -13,7 +13,7 @@ from abc import ABC, abstractmethod
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict
 
@@ -104,6 +104,36 @@ class ConnectorSettings(BaseModel):
     base_url: str | None = None
 
 
+@dataclass(frozen=True)
+class OAuthApp:
+    """How `pairsync connect` authorizes one account: authorization code with PKCE and a loopback redirect.
+
+    `keep_from_redirect` names redirect parameters to store as credentials (QuickBooks: `realmId` ->
+    `realm_id`); the refresh token is stored under `refresh_token`, where the connector's auth reads it.
+    """
+
+    client_id: str
+    client_secret: str
+    authorization_url: str
+    token_url: str
+    scopes: tuple[str, ...]
+    authorization_params: Mapping[str, str] = field(default_factory=dict)
+    client_auth: Literal["basic", "post"] = "post"
+    keep_from_redirect: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class PermissionCheck:
+    """One line of `pairsync check`: a permission an account needs, proven with the cheapest request."""
+
+    name: str
+    ok: bool
+    required: bool = True
+    cost: str = ""  # what a missing permission costs ("every run lists all customers")
+    fix: str = ""  # how to grant it
+    detail: str = ""  # the app's answer, redacted
+
+
 class ConnectorContext:
     """What the engine lends a connector: request counting and a place for rotating credentials."""
 
@@ -188,6 +218,23 @@ class Connector(ABC):
     def capabilities_for(cls, settings: ConnectorSettings) -> Capabilities:
         """The capabilities of one configured account (some depend on settings); the class's by default."""
         return cls.capabilities
+
+    @classmethod
+    def oauth(cls, settings: ConnectorSettings) -> OAuthApp | None:
+        """The OAuth client `pairsync connect` authorizes with; None for apps that take a key in the config."""
+        return None
+
+    async def check(self, writes: bool) -> builtins.list[PermissionCheck]:
+        """Prove the credentials with the cheapest read, then each permission a connection needs.
+
+        `writes`: some connection writes into this account. The default reads the first page.
+        """
+        try:
+            async for _page in self.list(None):
+                break
+        except Exception as error:  # noqa: BLE001 - any refusal is the answer this check reports
+            return [PermissionCheck("credentials", False, detail=f"{type(error).__name__}: {error}")]
+        return [PermissionCheck("credentials", True)]
 
     @classmethod
     def auth_failure(cls, error: BaseException) -> bool:

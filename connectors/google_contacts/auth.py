@@ -79,6 +79,8 @@ class RefreshTokenAuth(httpx.Auth):
             return self._access_token
 
     async def _refresh(self) -> None:
+        if not self._refresh_token:
+            raise RevokedError("Google account not connected yet: no refresh token in the config or the state")
         response = await self._client.post(
             self._token_url,
             data={

@@ -32,7 +32,8 @@ class TokenManager:
         self._context = context
         self._client = client
         saved = context.load_credential(REFRESH_TOKEN_KEY)
-        self._refresh_token = saved or settings.refresh_token.get_secret_value()
+        configured = settings.refresh_token.get_secret_value() if settings.refresh_token else ""
+        self._refresh_token = saved or configured
         self._access_token: str | None = None
         self._expires_at = 0.0
         self._lock = asyncio.Lock()
@@ -58,6 +59,8 @@ class TokenManager:
             return self._access_token
 
     async def _refresh(self) -> None:
+        if not self._refresh_token:
+            raise QuickBooksRevoked("QuickBooks company not connected yet: no refresh token in the config or the state")
         secret = self._settings.client_secret.get_secret_value()
         response = await self._client.post(
             self._settings.token_url,

@@ -235,6 +235,11 @@ def serve(
     run_service(_load(config), host, port)
 
 
+from engine.cli.connect import connect as _connect  # noqa: E402 - commands in their own modules, after `app`
+
+app.command(name="connect")(_connect)
+
+
 def main() -> None:
     """Entry point: every expected failure becomes a message and an exit code, never a traceback."""
     try:
