@@ -56,6 +56,7 @@ class RefreshTokenAuth(httpx.Auth):
         self._refresh_at = 0.0
         self._lock = asyncio.Lock()
         self.refreshes = 0
+        self.granted_scopes: frozenset[str] | None = None  # as the token endpoint reported them
 
     def __repr__(self) -> str:
         return f"RefreshTokenAuth(client_id={self._client_id!r}, token_url={self._token_url!r})"
@@ -96,6 +97,8 @@ class RefreshTokenAuth(httpx.Auth):
             refused = RevokedError if code in FINAL_REFUSALS else AuthError
             raise refused(f"Google token refresh failed: HTTP {response.status_code} {code}")
         self.refreshes += 1
+        scope = payload.get("scope")
+        self.granted_scopes = frozenset(scope.split()) if isinstance(scope, str) else None
         self._access_token = str(payload["access_token"])
         expires_in = payload.get("expires_in", 3600)
         lifetime = float(expires_in) if isinstance(expires_in, int | float | str) else 3600.0

@@ -16,6 +16,7 @@ from typing import Any, ClassVar
 
 from connectors.google_contacts import people
 from connectors.google_contacts.api import GoogleApiError, Json, PeopleApi
+from connectors.google_contacts.checks import run_checks
 from connectors.google_contacts.groups import Labels
 from connectors.google_contacts.settings import CONTACTS_SCOPE, GoogleContactsSettings
 from connectors.google_contacts.writes import READ_MASK, Writer, failure
@@ -26,6 +27,7 @@ from engine.connector import (
     ConnectorContext,
     ConnectorSettings,
     OAuthApp,
+    PermissionCheck,
     RateLimit,
     RecordKind,
     Sandbox,
@@ -63,6 +65,9 @@ class GoogleContactsConnector(Connector):
         self.api = PeopleApi(settings, context)
         self.labels = Labels(self.api)
         self.writer = Writer(self.api, settings.default_region)
+
+    async def check(self, writes: bool) -> builtins.list[PermissionCheck]:
+        return await run_checks(self.api, self.context.account, writes)
 
     @classmethod
     def oauth(cls, settings: ConnectorSettings) -> OAuthApp | None:

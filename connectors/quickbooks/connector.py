@@ -8,12 +8,14 @@ in Notes (tags.py). Deletion: QuickBooks only makes customers inactive, so
 
 from __future__ import annotations
 
+import builtins
 import hashlib
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from typing import Any
 
 from connectors.quickbooks import cdc, query, tags, webhooks
 from connectors.quickbooks.api import QuickBooksApi
+from connectors.quickbooks.checks import run_checks
 from connectors.quickbooks.errors import STALE_SYNC_TOKEN, QuickBooksError
 from connectors.quickbooks.fields import EMAIL, SCHEMA, to_record
 from connectors.quickbooks.settings import ACCOUNTING_SCOPE, QuickBooksSettings
@@ -25,6 +27,7 @@ from engine.connector import (
     ConnectorContext,
     ConnectorSettings,
     OAuthApp,
+    PermissionCheck,
     RateLimit,
     RecordKind,
     Sandbox,
@@ -62,6 +65,9 @@ class QuickBooksConnector(Connector):
         super().__init__(settings, context)
         self.api = QuickBooksApi(settings, context)
         self.writer = Writer(self.api, settings.batch_size)
+
+    async def check(self, writes: bool) -> builtins.list[PermissionCheck]:
+        return await run_checks(self.api, self.context.account)
 
     @classmethod
     def oauth(cls, settings: ConnectorSettings) -> OAuthApp | None:

@@ -21,6 +21,7 @@ from engine.connector import (
     Connector,
     ConnectorContext,
     ConnectorSettings,
+    PermissionCheck,
     RateLimit,
     RecordKind,
     Sandbox,
@@ -28,6 +29,7 @@ from engine.connector import (
 from engine.records import Page, Record, WriteRequest, WriteResult
 
 from . import webhooks
+from .checks import run_checks
 from .client import EngineHTTPXClient, build_client, build_transport
 from .events import EVENTS_UNAVAILABLE, CursorExpired, EventsCursor, changes_since, latest_cursor
 from .fields import (
@@ -234,6 +236,9 @@ class StripeConnector(Connector):
 
     async def aclose(self) -> None:
         await self.http.aclose()
+
+    async def check(self, writes: bool) -> builtins.list[PermissionCheck]:
+        return await run_checks(self.client, writes, self.settings.read_subscriptions)
 
     def verify_webhook(self, headers: Mapping[str, str], body: bytes) -> builtins.list[str]:
         secret = self.settings.webhook_secret

@@ -235,9 +235,11 @@ def serve(
     run_service(_load(config), host, port)
 
 
-from engine.cli.connect import connect as _connect  # noqa: E402 - commands in their own modules, after `app`
+from engine.cli.check import check as _check  # noqa: E402 - commands in their own modules, after `app`
+from engine.cli.connect import connect as _connect  # noqa: E402
 
 app.command(name="connect")(_connect)
+app.command(name="check")(_check)
 
 
 def main() -> None:

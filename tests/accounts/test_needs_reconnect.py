@@ -66,3 +66,22 @@ def test_status_shows_the_account_and_the_command_that_fixes_it(tmp_path: Path) 
         ran = subprocess.run([PAIRSYNC, "run", str(config)], env=cli_env(pair), capture_output=True, text=True)
         assert ran.returncode == 1
         assert pair.requests() == {"stripe": 0, "google": 0}
+
+
+def test_connect_on_a_key_account_proves_the_key_and_clears_the_mark(tmp_path: Path) -> None:
+    with Pair(tmp_path) as pair:
+        config = pair.write_config()
+        store = pair.store(pair.load())
+        store.mark_needs_reconnect("stripe", "Invalid API Key provided")
+        still_bad = {**cli_env(pair), "BENCH_STRIPE_KEY": "sk_test_stillrevokedstillrevoked00"}
+        refused = subprocess.run([PAIRSYNC, "connect", str(config), "stripe"], env=still_bad,
+                                 capture_output=True, text=True)
+        assert refused.returncode == 2, refused.stdout + refused.stderr
+        assert "refused its credentials" in refused.stderr and "stillrevoked" not in refused.stderr
+        assert not store.account_health("stripe").ok
+
+        fixed = subprocess.run([PAIRSYNC, "connect", str(config), "stripe"], env=cli_env(pair),
+                               capture_output=True, text=True)
+        assert fixed.returncode == 0, fixed.stdout + fixed.stderr
+        assert "its connections run again" in fixed.stdout
+        assert store.account_health("stripe").ok
