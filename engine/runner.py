@@ -17,6 +17,7 @@ from engine.config.models import Connection
 from engine.connection import Prepared, match_fields, prepare
 from engine.connector import Connector, ConnectorContext
 from engine.executor import Executor, Outcome
+from engine.notify.hooks import after_run
 from engine.planner.model import SIDES, Plan, Side
 from engine.planner.plan import PlanInput, plan
 from engine.plugins import Registry, registry
@@ -50,6 +51,7 @@ class Report:
     notes: list[str] = field(default_factory=list)
     run_id: int | None = None
     error: str | None = None
+    reconnect: str | None = None  # the account whose credentials this run found refused
 
     def summary(self) -> dict[str, Any]:
         counts = self.plan.counts()
@@ -248,9 +250,11 @@ async def run_connection(
             connection.name, "busy", Plan(connection.name), error="another run of this connection is in progress"
         )
     try:
-        return await _run_locked(loaded, connection, store, full, force, trigger, progress, reader)
+        report = await _run_locked(loaded, connection, store, full, force, trigger, progress, reader)
     finally:
         store.release(lock, holder)
+    report.notes += await after_run(loaded, store, report)
+    return report
 
 
 async def _run_locked(
@@ -281,7 +285,7 @@ async def _run_locked(
         store.mark_needs_reconnect(refused.account, refused.reason)
         report = _failed(name, session, refused)
         report.error = f"{report.error}: run `pairsync connect {loaded.path} {refused.account}`"
-        report.run_id = run_id
+        report.run_id, report.reconnect = run_id, refused.account
     except Exception as error:  # noqa: BLE001 - the run is recorded as failed with the reason
         report = _failed(name, session, error)
         report.run_id = run_id

@@ -20,6 +20,7 @@ from engine.config import LoadedConfig, load_config
 from engine.config.loaded import AccountSetup
 from engine.connector import ConnectorContext, OAuthApp
 from engine.errors import UserError
+from engine.notify.hooks import after_connect
 from engine.oauth import ConnectError, Grant, authorize
 from engine.state.crypto import SecretBox
 from engine.state.store import StateStore
@@ -51,11 +52,11 @@ def connect(
     app = setup.connector.oauth(setup.settings)
     if app is None:
         _prove_key(setup, store)
-        _connected(store, account, f"{account} ({setup.connector.name}): its credentials work")
+        _connected(loaded, store, account, f"{account} ({setup.connector.name}): its credentials work")
         return
     grant = asyncio.run(authorize(app, _announcer(app, no_browser), timeout))
     _store(store, account, grant)
-    _connected(store, account, f"{account} ({setup.connector.name}): the refresh token is stored encrypted")
+    _connected(loaded, store, account, f"{account} ({setup.connector.name}): the refresh token is stored encrypted")
     _where(loaded, box)
 
 
@@ -99,9 +100,12 @@ def _prove_key(setup: AccountSetup, store: StateStore) -> None:
         raise ConnectError(f"{setup.name} ({setup.connector.name}) refused its credentials: {refused[0]}")
 
 
-def _connected(store: StateStore, account: str, what: str) -> None:
+def _connected(loaded: LoadedConfig, store: StateStore, account: str, what: str) -> None:
     recovered = store.mark_connected(account)
     output.say(f"connected {what}" + ("; its connections run again" if recovered else ""))
+    if recovered:
+        for note in asyncio.run(after_connect(loaded, store, account)):
+            output.warn(note)
 
 
 def _where(loaded: LoadedConfig, box: SecretBox) -> None:

@@ -9,6 +9,8 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
+from engine.notify.models import NotifyTarget
+
 
 class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
@@ -177,6 +179,7 @@ class Config(Strict):
     state: str | None = Field(None, description="SQLAlchemy URL of the state store (default SQLite beside the file).")
     accounts: dict[str, Account]
     connections: list[Connection]
+    notify: list[NotifyTarget] = Field(default_factory=list, description="Where failures and recoveries go.")
 
     @model_validator(mode="after")
     def unique_names(self) -> Config:

@@ -13,6 +13,7 @@ from engine.state.database import migrate, normalise_url
 from engine.state.journal import JournalStore
 from engine.state.links import LinkStore
 from engine.state.locks import LockStore, process_holder
+from engine.state.notices import NoticeStore
 from engine.state.retries import RetryStore
 from engine.state.runs import RunStore
 
@@ -20,7 +21,7 @@ __all__ = ["StateStore", "normalise_url", "process_holder"]
 
 
 class StateStore(
-    LinkStore, CursorStore, JournalStore, RunStore, RetryStore, CredentialStore, AccountStore, LockStore
+    LinkStore, CursorStore, JournalStore, RunStore, RetryStore, CredentialStore, AccountStore, NoticeStore, LockStore
 ):
     """Links and merge bases, the record index, cursors, the journal, runs, retries, credentials, accounts, locks."""
 

@@ -146,3 +146,14 @@ class AccountStatus(SQLModel, table=True):
     status: str
     reason: str = ""
     since: datetime = Field(default_factory=utcnow)
+
+
+class Notice(SQLModel, table=True):
+    """When a notification target last heard about one connection and event kind (no storms)."""
+
+    __tablename__ = "notices"
+
+    target: str = Field(primary_key=True)
+    connection: str = Field(primary_key=True)
+    kind: str = Field(primary_key=True)
+    sent_at: datetime = Field(default_factory=utcnow)

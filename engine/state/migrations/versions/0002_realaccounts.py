@@ -1,4 +1,4 @@
-"""account health (needs reconnect)
+"""account health (needs reconnect) and notification periods
 
 Revision ID: 0002_realaccounts
 Revises: 0001
@@ -26,7 +26,16 @@ def upgrade() -> None:
         sa.Column("since", sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
         sa.PrimaryKeyConstraint("account"),
     )
+    op.create_table(
+        "notices",
+        sa.Column("target", sqlmodel.sql.sqltypes.AutoString(), nullable=False),
+        sa.Column("connection", sqlmodel.sql.sqltypes.AutoString(), nullable=False),
+        sa.Column("kind", sqlmodel.sql.sqltypes.AutoString(), nullable=False),
+        sa.Column("sent_at", sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
+        sa.PrimaryKeyConstraint("target", "connection", "kind"),
+    )
 
 
 def downgrade() -> None:
+    op.drop_table("notices")
     op.drop_table("accounts")
