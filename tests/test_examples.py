@@ -28,6 +28,10 @@ ENV = {
     "QUICKBOOKS_CLIENT_SECRET": "example-qb-secret",
     "QUICKBOOKS_REFRESH_TOKEN": "example-qb-refresh",
     "QUICKBOOKS_REALM_ID": "9130350000000000",
+    "NOTIFY_WEBHOOK_SECRET": "example-notify-secret",
+    "SLACK_WEBHOOK_URL": "https://hooks.slack.example/services/T0/B0/x",
+    "SMTP_USERNAME": "pairsync",
+    "SMTP_PASSWORD": "example-smtp-password",
 }
 
 YAML_BLOCK = re.compile(r"^```ya?ml\n(accounts:.*?)^```", re.DOTALL | re.MULTILINE)

@@ -39,6 +39,9 @@ async def run_checks(client: stripe.StripeClient, writes: bool, derived: bool) -
         products = await _probe(lambda: client.v1.products.list_async({"limit": 1}))
         checks.append(_result("Products read", products, cost="no plan names in the derived fields",
                               alternative="or set read_subscriptions: false"))
+        prices = await _probe(lambda: client.v1.prices.list_async({"limit": 1}))
+        checks.append(_result("Prices read", prices, cost="no derived fields (subscription items carry prices)",
+                              alternative="or set read_subscriptions: false"))
     events = await _probe(lambda: client.v1.events.list_async({"limit": 1}))
     refused = isinstance(events, stripe.StripeError) and events_unavailable(events)
     checks.append(PermissionCheck(

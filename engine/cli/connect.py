@@ -43,6 +43,9 @@ def connect(
         bool, typer.Option("--no-browser", help="Print the authorization URL as the first line and wait.")
     ] = False,
     timeout: Annotated[float, typer.Option(help="Seconds to wait for the browser's redirect.")] = 300.0,
+    port: Annotated[
+        int, typer.Option(help="Loopback port of the redirect (0: any free one); for apps that match it exactly.")
+    ] = 0,
 ) -> None:
     """Authorize an account (OAuth with PKCE for Google, QuickBooks, plugins); the token is stored encrypted."""
     loaded = load_config(config)
@@ -54,7 +57,7 @@ def connect(
         _prove_key(setup, store)
         _connected(loaded, store, account, f"{account} ({setup.connector.name}): its credentials work")
         return
-    grant = asyncio.run(authorize(app, _announcer(app, no_browser), timeout))
+    grant = asyncio.run(authorize(app, _announcer(app, no_browser), timeout, port))
     _store(store, account, grant)
     _connected(loaded, store, account, f"{account} ({setup.connector.name}): the refresh token is stored encrypted")
     _where(loaded, box)

@@ -43,9 +43,12 @@ class Grant:
         return f"Grant(extra_keys={sorted(self.extra)})"
 
 
-async def authorize(app: OAuthApp, announce: Callable[[str], None], timeout: float) -> Grant:
+async def authorize(app: OAuthApp, announce: Callable[[str], None], timeout: float, port: int = 0) -> Grant:
     """Send the user to the app's consent page (`announce` shows the URL) and exchange the code."""
-    listener = await LoopbackListener().start()
+    try:
+        listener = await LoopbackListener(port).start()
+    except OSError as error:
+        raise ConnectError(f"cannot listen on 127.0.0.1:{port} for the redirect ({error.strerror})") from None
     try:
         verifier = generate_token(64)
         state = generate_token(32)

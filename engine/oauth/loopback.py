@@ -19,10 +19,10 @@ PAGE = (
 class LoopbackListener:
     """Listens on 127.0.0.1 until the browser (or any HTTP client) follows the redirect."""
 
-    def __init__(self) -> None:
+    def __init__(self, port: int = 0) -> None:
         self._server: asyncio.Server | None = None
         self._received: asyncio.Future[str] | None = None
-        self.port = 0
+        self.port = port  # 0: any free port (Google); a fixed one for apps that match the redirect exactly
 
     @property
     def redirect_uri(self) -> str:
@@ -30,7 +30,7 @@ class LoopbackListener:
 
     async def start(self) -> LoopbackListener:
         self._received = asyncio.get_running_loop().create_future()
-        self._server = await asyncio.start_server(self._answer, "127.0.0.1", 0)
+        self._server = await asyncio.start_server(self._answer, "127.0.0.1", self.port)
         self.port = int(self._server.sockets[0].getsockname()[1])
         return self
 

@@ -35,7 +35,8 @@ def test_every_permission_ok(tmp_path: Path) -> None:
         assert code == 0, said
         assert data["ok"] is True and data["connections"] == {"stripe-google": True}
         assert set(rows(data, "stripe")) == {
-            "credentials", "Customers read", "Customers write", "Subscriptions read", "Products read", "Events read"
+            "credentials", "Customers read", "Customers write", "Subscriptions read", "Products read", "Prices read",
+            "Events read",
         }
         assert all(c["ok"] for c in rows(data, "stripe").values())
         assert set(rows(data, "google")) == {

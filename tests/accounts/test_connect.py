@@ -179,3 +179,17 @@ def test_the_credentials_table_never_holds_plaintext(app, tmp_path: Path) -> Non
     with sqlite3.connect(tmp_path / ".pairsync" / "state.db") as db:
         values = [row[0] for row in db.execute("SELECT value FROM credentials")]
     assert values and all(v.startswith("v1:") for v in values)
+
+
+def test_a_fixed_port_for_apps_that_match_the_redirect_exactly(tmp_path: Path) -> None:
+    from engine.sandbox import free_port
+
+    with SandboxServer(QuickBooksSandbox()) as server:
+        config = write_config(tmp_path, "quickbooks", server)
+        port = free_port()
+        process = start_connect(config, "--port", str(port))
+        assert process.stdout is not None
+        url = process.stdout.readline().strip()
+        assert dict(parse_qsl(urlsplit(url).query))["redirect_uri"] == f"http://127.0.0.1:{port}/callback"
+        httpx.get(url, follow_redirects=True)
+        assert finish(process)[0] == 0
