@@ -268,8 +268,8 @@ async def _run_locked(
     reader: Reader | None = None,
 ) -> Report:
     name = connection.name
+    session = Session(loaded, connection, store)  # first: a credential it cannot open records no half-begun run
     run_id = store.start_run(name, trigger)
-    session = Session(loaded, connection, store)
     try:
         reads = await session.read_both(reader or _change_feed(full))
         result = plan(session.plan_input(reads, force))

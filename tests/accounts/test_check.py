@@ -93,8 +93,11 @@ def test_a_revoked_token_and_a_marked_account_show_the_command_that_fixes_them(t
         assert stripe["health"]["fix"] == f"pairsync connect {config} stripe" and stripe["can_run"] is False
 
 
-def test_quickbooks_checks_the_company_and_cdc(tmp_path: Path) -> None:
+@pytest.mark.parametrize("cdc", [True, False])
+def test_quickbooks_checks_the_company_and_cdc(tmp_path: Path, cdc: bool) -> None:
     sandbox = QuickBooksSandbox()
+    if not cdc:
+        sandbox.missing_apis.add("cdc")
     with SandboxServer(sandbox) as server:
         config = tmp_path / "pairsync.yaml"
         config.write_text(yaml.safe_dump({
@@ -105,4 +108,4 @@ def test_quickbooks_checks_the_company_and_cdc(tmp_path: Path) -> None:
         done = subprocess.run([PAIRSYNC, "check", str(config), "--json"], capture_output=True, text=True)
         assert done.returncode == 0, done.stdout + done.stderr
         checks = {c["name"]: c["ok"] for c in json.loads(done.stdout)["accounts"][1]["checks"]}
-        assert checks == {"credentials": True, "accounting scope and company": True, "Change Data Capture": True}
+        assert checks == {"credentials": True, "accounting scope and company": True, "Change Data Capture": cdc}

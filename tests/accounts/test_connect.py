@@ -193,3 +193,19 @@ def test_a_fixed_port_for_apps_that_match_the_redirect_exactly(tmp_path: Path) -
         assert dict(parse_qsl(urlsplit(url).query))["redirect_uri"] == f"http://127.0.0.1:{port}/callback"
         httpx.get(url, follow_redirects=True)
         assert finish(process)[0] == 0
+
+
+def test_a_lost_key_file_is_one_line_saying_to_reconnect_and_no_run_is_left_open(tmp_path: Path) -> None:
+    with SandboxServer(GoogleContactsSandbox()) as server:
+        config = write_config(tmp_path, "google_contacts", server)
+        process = start_connect(config)
+        assert process.stdout is not None
+        httpx.get(process.stdout.readline().strip(), follow_redirects=True)
+        assert finish(process)[0] == 0
+        (tmp_path / ".pairsync" / "state.db.key").unlink()
+        env = {k: v for k, v in os.environ.items() if k != KEY_VARIABLE}
+        ran = subprocess.run([PAIRSYNC, "run", str(config)], capture_output=True, text=True, env=env)
+        assert ran.returncode == 2, ran.stdout + ran.stderr
+        [line] = [x for x in ran.stderr.splitlines() if x.strip()]
+        assert "cannot decrypt the saved credentials" in line and "pairsync connect <config> crm" in line
+        assert StateStore(load_config(config).state_url).runs("people") == []

@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
 import pytest
+import yaml
 
 from bench.harness import Pair
+from connectors.quickbooks.cdc import CDC_UNAVAILABLE
+from connectors.quickbooks.sandbox import QuickBooksSandbox
 from connectors.stripe.events import EVENTS_UNAVAILABLE
+from engine.config import load_config
+from engine.runner import run_connection
+from engine.sandbox import SandboxServer
+from engine.state.store import StateStore
 from tests.reliability.helpers import seed_two_way
 
 
@@ -59,3 +67,21 @@ def test_a_permission_the_run_needs_still_fails_the_run(tmp_path: Path) -> None:
         assert report.status == "error"
         assert report.error is not None and "rak_customer_read" in report.error
         assert store.account_health("stripe").ok  # a permission is not a revoked key: nothing pauses
+
+
+def test_a_quickbooks_company_without_cdc_lists_in_full_every_run(tmp_path: Path) -> None:
+    sandbox = QuickBooksSandbox(seed=5)
+    sandbox.missing_apis.add("cdc")
+    with SandboxServer(sandbox) as server:
+        config = tmp_path / "pairsync.yaml"
+        config.write_text(yaml.safe_dump({
+            "accounts": {"qb": {"connector": "quickbooks", "settings": server.settings()},
+                         "mem": {"connector": "memory", "settings": {"store": f"cdc-{tmp_path.name}"}}},
+            "connections": [{"name": "people", "left": "qb", "right": "mem", "direction": "left-to-right"}],
+        }))
+        loaded = load_config(config)
+        store = StateStore(loaded.state_url)
+        reports = [asyncio.run(run_connection(loaded, loaded.config.connections[0], store)) for _ in range(2)]
+        assert [r.status for r in reports] == ["ok", "ok"], [r.error for r in reports]
+        assert reports[0].notes == []  # the first run lists in full anyway
+        assert reports[1].notes == [f"left: {CDC_UNAVAILABLE.format(status=404)}"]

@@ -21,6 +21,7 @@ from connectors.quickbooks import fields as flat
 from connectors.quickbooks import tags
 from connectors.quickbooks.sandbox.app import build_app
 from connectors.quickbooks.sandbox.authorize import AUTHORIZE_PATH, authorization_server
+from connectors.quickbooks.sandbox.capabilities import MissingApis
 from connectors.quickbooks.sandbox.faults import ApiFault
 from connectors.quickbooks.sandbox.store import Store
 from connectors.quickbooks.sandbox.tokens import TokenService
@@ -43,11 +44,13 @@ class QuickBooksSandbox(Sandbox):
         self.tokens = TokenService(self.client_id, self.client_secret)
         self.initial_refresh_token = self.tokens.issue_refresh_token()
         self.authorization = authorization_server(self.tokens, self.realm_id)  # knob: `.deny = True`
+        self.missing_apis: set[str] = set()  # knob: {"cdc"}: a company without Change Data Capture
         self._seeded = 0
         super().__init__(seed=seed, rng_seed=rng_seed)
 
     def app(self) -> Any:
-        return AuthorizationMiddleware(build_app(self.store, self.tokens, self.realm_id), self.authorization)
+        company = MissingApis(build_app(self.store, self.tokens, self.realm_id), self.missing_apis)
+        return AuthorizationMiddleware(company, self.authorization)
 
     @property
     def fail_emails(self) -> set[str]:
