@@ -8,6 +8,8 @@ import stat
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from engine.state.crypto import KEY_VARIABLE, SecretKeyError, key_file_for
 from engine.state.store import StateStore
@@ -99,3 +101,16 @@ def test_a_server_database_without_the_environment_key_says_to_set_it(monkeypatc
     monkeypatch.delenv(KEY_VARIABLE, raising=False)
     with pytest.raises(SecretKeyError, match=KEY_VARIABLE):
         load_box("postgresql://postgres@127.0.0.1:5432/test")
+
+
+@given(value=st.text(), account=st.text(min_size=1), other=st.text(min_size=1))
+def test_sealing_round_trips_and_binds_each_value_to_its_row(value: str, account: str, other: str) -> None:
+    from engine.state.crypto import SecretBox, load_box
+
+    box: SecretBox = load_box("sqlite://", environ={KEY_VARIABLE: "property-test-key"})
+    sealed = box.seal(value, account)
+    assert sealed.startswith("v1:") and (len(value) < 8 or value not in sealed)
+    assert box.open(sealed, account, "fix") == value
+    if other != account:
+        with pytest.raises(SecretKeyError):
+            box.open(sealed, other, "fix")
