@@ -98,7 +98,12 @@ def _prove_key(setup: AccountSetup, store: StateStore) -> None:
             await connector.aclose()
         return [c.detail or c.name for c in checks if c.name == "credentials" and not c.ok]
 
-    refused = asyncio.run(prove())
+    try:
+        refused = asyncio.run(prove())
+    except Exception as error:  # noqa: BLE001 - one line, exit 2, whatever stopped the check
+        raise ConnectError(
+            f"{setup.name} ({setup.connector.name}) could not be checked: {type(error).__name__}: {error}"
+        ) from None
     if refused:
         raise ConnectError(f"{setup.name} ({setup.connector.name}) refused its credentials: {refused[0]}")
 
