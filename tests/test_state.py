@@ -146,3 +146,10 @@ def test_a_lock_held_by_a_live_process_is_respected(store: StateStore) -> None:
 
     assert store.acquire("run:c", f"{socket.gethostname()}:{os.getpid()}:abcd1234")
     assert not store.acquire("run:c", "someone-else")
+
+
+def test_retries_count_the_runs_in_a_row_a_record_failed(store: StateStore) -> None:
+    store.set_retries("c", "left", {"L1": "boom", "L2": "boom"})
+    store.set_retries("c", "left", {"L1": "boom again"})
+    store.set_retries("c", "left", {"L1": "boom", "L2": "boom"})
+    assert {f["record_id"]: f["attempts"] for f in store.failures("c")} == {"L1": 3, "L2": 1}

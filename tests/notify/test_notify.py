@@ -157,3 +157,21 @@ def test_a_run_that_works_again_sends_recovered(receiver, tmp_path: Path) -> Non
         texts = [json.loads(body)["text"] for _h, body in receiver.received]
         assert [t.split()[0] for t in texts] == [":warning:", ":white_check_mark:"]
         assert "run failed" in texts[0] and "runs succeed again" in texts[1]
+
+
+def test_a_record_failing_for_more_than_n_runs_is_reported_once(receiver, tmp_path: Path) -> None:
+    with Pair(tmp_path, retry_wait_s=0.01) as pair:
+        seed_two_way(pair, 4)
+        pair.stripe.add_record({"name": "Refused Person", "email": "refused@example.com"})
+        pair.google.fail_emails = {"refused@example.com"}
+        config = _config_with_notify(pair, [{"kind": "webhook", "url": receiver.url, "failing_runs": 2,
+                                             "events": ["records_failing"]}])
+        loaded = load_config(config, environ={**os.environ, **pair.secrets()})
+        store = StateStore(loaded.state_url)
+        statuses = [pair.run(loaded, store).status for _ in range(4)]
+        assert statuses == ["failed"] * 4
+        [failure] = store.failures("stripe-google")
+        assert failure["attempts"] == 4
+        [(_headers, body)] = receiver.received  # the third run crossed the line; the fourth is within the period
+        message = json.loads(body)
+        assert message["event"] == "records_failing" and len(message["records"]) == 1
