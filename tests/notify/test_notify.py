@@ -175,3 +175,21 @@ def test_a_record_failing_for_more_than_n_runs_is_reported_once(receiver, tmp_pa
         [(_headers, body)] = receiver.received  # the third run crossed the line; the fourth is within the period
         message = json.loads(body)
         assert message["event"] == "records_failing" and len(message["records"]) == 1
+
+
+def test_connect_clearing_a_mark_sends_recovered(receiver, tmp_path: Path) -> None:
+    import subprocess
+
+    from tests.reliability.helpers import PAIRSYNC, cli_env
+
+    with Pair(tmp_path) as pair:
+        config = _config_with_notify(pair, [{"kind": "webhook", "url": receiver.url}])
+        StateStore(load_config(config, environ={**os.environ, **pair.secrets()}).state_url).mark_needs_reconnect(
+            "stripe", "HTTP 401"
+        )
+        done = subprocess.run([PAIRSYNC, "connect", str(config), "stripe"], env=cli_env(pair), capture_output=True,
+                              text=True)
+        assert done.returncode == 0, done.stdout + done.stderr
+        [(_headers, body)] = receiver.received
+        assert json.loads(body) == {"event": "recovered", "connection": "stripe-google", "account": "stripe",
+                                    "text": "stripe-google: account stripe is connected again; runs resume"}
