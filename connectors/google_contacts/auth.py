@@ -26,10 +26,10 @@ class AuthError(Exception):
 
 
 class RevokedError(AuthError, AuthenticationFailed):
-    """A final refusal (`invalid_grant`: revoked or expired; `invalid_client`): the account must reconnect."""
+    """A final refusal (`invalid_grant`: revoked or expired): the account must reconnect."""
 
 
-FINAL_REFUSALS = frozenset({"invalid_grant", "invalid_client", "unauthorized_client"})
+FINAL_REFUSALS = frozenset({"invalid_grant"})  # a wrong client secret is a config fix, not a reconnect
 
 
 class RefreshTokenAuth(httpx.Auth):

@@ -21,7 +21,7 @@ from engine.connector import ConnectorContext
 
 REFRESH_TOKEN_KEY = "refresh_token"
 LEEWAY_SECONDS = 300.0
-FINAL_REFUSALS = frozenset({"invalid_grant", "invalid_client", "unauthorized_client"})
+FINAL_REFUSALS = frozenset({"invalid_grant"})  # a wrong client secret is a config fix, not a reconnect
 
 
 class TokenManager:

@@ -106,4 +106,4 @@ class QuickBooksAuthError(QuickBooksError):
 
 
 class QuickBooksRevoked(QuickBooksAuthError, AuthenticationFailed):
-    """The refusal is final (`invalid_grant`, `invalid_client`): the company must be reconnected."""
+    """The refusal is final (`invalid_grant`: revoked or expired): the company must be reconnected."""
