@@ -108,7 +108,7 @@ class QuickBooksConnector(Connector):
             cursor = cursor or cdc.cursor_at(server_time, self.settings.cdc_overlap_seconds)
             last = len(customers) < size
             yield Page(records=[to_record(c) for c in customers], cursor=cursor if last else None, last=last,
-                       full=True, note=note if last else None)
+                       full=True, note=note)
             if last:
                 return
             start += size

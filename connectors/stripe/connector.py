@@ -125,7 +125,7 @@ class StripeConnector(Connector):
                 if pending is not None and canceled is None:
                     canceled = await pending
                 if held is not None:
-                    yield Page(records=held, full=True)
+                    yield Page(records=held, full=True, note=note)
                 held = [await self._listed(c, canceled) for c in customers]
         finally:
             if pending is not None:
