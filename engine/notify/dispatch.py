@@ -5,7 +5,6 @@ A delivery problem never fails a run: it comes back as a note.
 
 from __future__ import annotations
 
-import smtplib
 from collections.abc import Sequence
 from datetime import UTC, datetime
 
@@ -31,8 +30,9 @@ async def deliver(
                 continue
             try:
                 await send(target, event)
-            except (Rejected, Unavailable, OSError, smtplib.SMTPException) as error:
-                notes.append(REDACTOR.redact(f"notify {target.key()}: {event.kind.value} not delivered: {error}"))
+            except Exception as error:  # noqa: BLE001 - a notification never fails the run it reports on
+                reason = str(error) if isinstance(error, Rejected | Unavailable) else f"{type(error).__name__}: {error}"
+                notes.append(REDACTOR.redact(f"notify {target.key()}: {event.kind.value} not delivered: {reason}"))
     return notes
 
 

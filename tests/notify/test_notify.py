@@ -193,3 +193,10 @@ def test_connect_clearing_a_mark_sends_recovered(receiver, tmp_path: Path) -> No
         [(_headers, body)] = receiver.received
         assert json.loads(body) == {"event": "recovered", "connection": "stripe-google", "account": "stripe",
                                     "text": "stripe-google: account stripe is connected again; runs resume"}
+
+
+@pytest.mark.parametrize("url", ["http://127.0.0.1:1/nothing-listens", "not a url at all"])
+def test_an_unreachable_target_is_a_note_never_an_error(tmp_path: Path, url: str) -> None:
+    target = WebhookTarget(kind="webhook", url=url, attempts=2, backoff_seconds=0.01)
+    [note] = asyncio.run(deliver([target], _store(tmp_path), [EVENT]))
+    assert "run_failed not delivered" in note
