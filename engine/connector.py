@@ -14,7 +14,7 @@ from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager, nullcontext
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict
 
@@ -119,6 +119,36 @@ class ConnectorSettings(BaseModel):
 
 
 Exclusive = Callable[[str], AbstractAsyncContextManager[Any]]
+
+
+@dataclass(frozen=True)
+class OAuthApp:
+    """How `pairsync connect` authorizes one account: authorization code with PKCE and a loopback redirect.
+
+    `keep_from_redirect` names redirect parameters to store as credentials (QuickBooks: `realmId` ->
+    `realm_id`); the refresh token is stored under `refresh_token`, where the connector's auth reads it.
+    """
+
+    client_id: str
+    client_secret: str
+    authorization_url: str
+    token_url: str
+    scopes: tuple[str, ...]
+    authorization_params: Mapping[str, str] = field(default_factory=dict)
+    client_auth: Literal["basic", "post"] = "post"
+    keep_from_redirect: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class PermissionCheck:
+    """One line of `pairsync check`: a permission an account needs, proven with the cheapest request."""
+
+    name: str
+    ok: bool
+    required: bool = True
+    cost: str = ""  # what a missing permission costs ("every run lists all customers")
+    fix: str = ""  # how to grant it
+    detail: str = ""  # the app's answer, redacted
 
 
 class ConnectorContext:
@@ -234,6 +264,28 @@ class Connector(ABC):
         return cls.capabilities
 
     @classmethod
+    def oauth(cls, settings: ConnectorSettings) -> OAuthApp | None:
+        """The OAuth client `pairsync connect` authorizes with; None for apps that take a key in the config."""
+        return None
+
+    async def check(self, writes: bool) -> builtins.list[PermissionCheck]:
+        """Prove the credentials with the cheapest read, then each permission a connection needs.
+
+        `writes`: some connection writes into this account. The default reads the first page.
+        """
+        try:
+            async for _page in self.list(None):
+                break
+        except Exception as error:  # noqa: BLE001 - any refusal is the answer this check reports
+            return [PermissionCheck("credentials", False, detail=f"{type(error).__name__}: {error}")]
+        return [PermissionCheck("credentials", True)]
+
+    @classmethod
+    def auth_failure(cls, error: BaseException) -> bool:
+        """Whether `error` means the credentials are refused for good (not a transient failure)."""
+        return isinstance(error, AuthenticationFailed)
+
+    @classmethod
     def skip_reason(cls, record: Record, options: BaseModel | None) -> str | None:
         """Why the connection's options for this connector (`connection_options`) leave a record out."""
         return None
@@ -252,6 +304,14 @@ class CursorRefused(Exception):
 class Unreachable(Exception):
     """The app did not answer at all (no connection, DNS, TLS, timeout): the engine names the account, the URL and
     what to check. Connectors whose SDK hides httpx raise it; httpx transport errors are recognised as such."""
+
+
+class AuthenticationFailed(Exception):
+    """The app refused the account's credentials for good (revoked key, `invalid_grant`): only reconnecting helps.
+
+    Raise it (or a subclass) from a connector, or recognise the app's own error in `Connector.auth_failure`;
+    the engine then marks the account `needs reconnect` and pauses its connections.
+    """
 
 
 class WebhookError(Exception):

@@ -21,6 +21,7 @@ from engine.config.models import Connection
 from engine.connection import Prepared, match_fields, prepare
 from engine.connector import Connector, ConnectorContext, CursorRefused, Unreachable
 from engine.executor import Executor, Outcome
+from engine.notify.hooks import after_run
 from engine.planner.model import SIDES, Plan, Side
 from engine.planner.plan import PlanInput, plan
 from engine.plugins import Registry, registry
@@ -56,6 +57,7 @@ class Report:
     notes: list[str] = field(default_factory=list)
     run_id: int | None = None
     error: str | None = None
+    reconnect: str | None = None  # the account whose credentials this run found refused
 
     links_total: int = 0
     labels: dict[tuple[str, str], str] = field(default_factory=dict)
@@ -91,6 +93,25 @@ class Report:
 
 
 WRITES = ("created", "updated", "tagged", "untagged")
+
+
+class NeedsReconnect(Exception):
+    """An app refused an account's credentials: the account is marked and its connections pause."""
+
+    def __init__(self, account: str, reason: str) -> None:
+        super().__init__(f"account {account!r} needs reconnect: {reason}")
+        self.account = account
+        self.reason = reason
+
+
+def paused(loaded: LoadedConfig, connection: Connection, store: StateStore) -> Report | None:
+    """A report for a connection whose account needs reconnect (nothing read or written), else None."""
+    for account in (connection.left, connection.right):
+        health = store.account_health(account)
+        if not health.ok:
+            message = f"account {account!r} needs reconnect ({health.reason}): run `{health.fix(str(loaded.path))}`"
+            return Report(connection.name, "paused", Plan(connection.name), error=message)
+    return None
 
 
 class Session:
@@ -191,7 +212,7 @@ class Session:
                 read.changes[record.id] = record
             self.phases.read(side, len(page.records))
             read.complete = read.complete and page.full
-            if page.note:
+            if page.note and f"{side}: {page.note}" not in read.notes:  # once per run, however many pages
                 read.notes.append(f"{side}: {page.note}")
             if page.last:
                 read.cursor, last_seen = page.cursor, True
@@ -199,8 +220,17 @@ class Session:
 
     async def read_both(self, reader: Reader) -> dict[Side, SideRead]:
         """Both sides at once: neither read depends on the other."""
-        left, right = await asyncio.gather(reader(self, "left"), reader(self, "right"))
+        left, right = await asyncio.gather(self._guarded(reader, "left"), self._guarded(reader, "right"))
         return {"left": left, "right": right}
+
+    async def _guarded(self, reader: Reader, side: Side) -> SideRead:
+        """A side's read; refused credentials become NeedsReconnect naming that side's account."""
+        try:
+            return await reader(self, side)
+        except Exception as error:
+            if self.connectors[side].auth_failure(error):
+                raise NeedsReconnect(self.prepared.accounts[side].name, REDACTOR.redact(str(error))) from error
+            raise
 
     async def fetch(self, side: Side, ids: list[str]) -> dict[str, Record]:
         """The current state of records by id, fetched concurrently within the connector's limit."""
@@ -253,6 +283,9 @@ async def plan_connection(
     loaded: LoadedConfig, connection: Connection, store: StateStore, full: bool = False, now: datetime | None = None
 ) -> Report:
     """The dry run: read both sides and plan, writing nothing (not even cursors)."""
+    stopped = paused(loaded, connection, store)
+    if stopped is not None:
+        return stopped
     session = Session(loaded, connection, store)
     try:
         session.check_accounts(apply=False)
@@ -288,15 +321,20 @@ async def run_connection(
     now: datetime | None = None,
     phases: Phases | None = None,
 ) -> Report:
+    stopped = paused(loaded, connection, store)
+    if stopped is not None:
+        return stopped
     held = store.hold(f"run:{connection.name}")
     if held is None:
         return Report(
             connection.name, "busy", Plan(connection.name), error="another run of this connection is in progress"
         )
     with held:  # renewed while the run lasts; every write batch checks it first
-        return await _run_locked(
+        report = await _run_locked(
             loaded, connection, store, full, force, trigger, progress, reader, now, held.check, phases
         )
+    report.notes += await after_run(loaded, store, report)
+    return report
 
 
 async def _run_locked(
@@ -329,6 +367,11 @@ async def _run_locked(
         report.requests = session.requests()
         store.finish_run(run_id, "interrupted", report.summary())  # the journal lets the next run resume
         raise
+    except NeedsReconnect as refused:
+        store.mark_needs_reconnect(refused.account, refused.reason)
+        report = _failed(name, session, refused)
+        report.error = f"{report.error}: run `pairsync connect {loaded.path} {refused.account}`"
+        report.run_id, report.reconnect = run_id, refused.account
     except Exception as error:  # noqa: BLE001 - the run is recorded as failed with the reason
         report = _failed(name, session, error)
         report.run_id = run_id

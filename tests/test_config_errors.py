@@ -62,7 +62,7 @@ CONNECTION_KEYS = (
     "deletions, unsubscribes, breaker, id_field"
 )
 QUICKBOOKS_KEYS = (
-    "base_url, client_id, client_secret, refresh_token, realm_id, token_url, minor_version, "
+    "base_url, client_id, client_secret, refresh_token, realm_id, token_url, authorization_url, minor_version, "
     "webhook_verifier_token, requests_per_minute, max_concurrency, batch_requests_per_minute, batch_size, "
     "page_size, cdc_overlap_seconds, retry_attempts, retry_max_wait, timeout_seconds"
 )

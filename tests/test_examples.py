@@ -31,6 +31,10 @@ ENV = {
     "MAILCHIMP_API_KEY": "example0mailchimp0key-us19",
     "MAILCHIMP_LIST_ID": "a1b2c3d4e5",
     "MAILCHIMP_WEBHOOK_TOKEN": "example-webhook-token",
+    "NOTIFY_WEBHOOK_SECRET": "example-notify-secret",
+    "SLACK_WEBHOOK_URL": "https://hooks.slack.example/services/T0/B0/x",
+    "SMTP_USERNAME": "pairsync",
+    "SMTP_PASSWORD": "example-smtp-password",
 }
 
 YAML_BLOCK = re.compile(r"^```ya?ml\n(accounts:.*?)^```", re.DOTALL | re.MULTILINE)

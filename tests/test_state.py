@@ -7,6 +7,7 @@ from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import pytest
 from sqlalchemy import event, inspect
 from sqlalchemy.engine import Engine
 
@@ -131,7 +132,8 @@ def test_retries_are_replaced_each_run(store: StateStore) -> None:
     assert store.retries("c", "left") == ["L2"]
 
 
-def test_credentials_persist_across_opens(state_url: str) -> None:
+def test_credentials_persist_across_opens(state_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PAIRSYNC_SECRET_KEY", "one key for every process of this test")
     first = StateStore(state_url)
     first.save_credential("qb", "refresh_token", "rt-1")
     first.save_credential("qb", "refresh_token", "rt-2")
@@ -171,3 +173,10 @@ def test_a_lock_held_by_a_live_process_is_respected(store: StateStore) -> None:
 
     assert store.acquire("run:c", f"{socket.gethostname()}:{os.getpid()}:abcd1234")
     assert not store.acquire("run:c", "someone-else")
+
+
+def test_retries_count_the_runs_in_a_row_a_record_failed(store: StateStore) -> None:
+    store.set_retries("c", "left", {"L1": "boom", "L2": "boom"})
+    store.set_retries("c", "left", {"L1": "boom again"})
+    store.set_retries("c", "left", {"L1": "boom", "L2": "boom"})
+    assert {f["record_id"]: f["attempts"] for f in store.failures("c")} == {"L1": 3, "L2": 1}

@@ -109,7 +109,7 @@ class PeopleApi:
             settings.token_url,
             settings.client_id,
             settings.client_secret.get_secret_value(),
-            settings.refresh_token.get_secret_value(),
+            settings.refresh_token.get_secret_value() if settings.refresh_token else "",
             context,
         )
         common: dict[str, Any] = {"base_url": settings.api_url, "auth": self.auth, "timeout": timeout}

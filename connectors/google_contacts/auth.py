@@ -15,7 +15,7 @@ from collections.abc import AsyncGenerator, Callable
 
 import httpx
 
-from engine.connector import ConnectorContext
+from engine.connector import AuthenticationFailed, ConnectorContext
 
 REFRESH_TOKEN_KEY = "refresh_token"
 MAX_SKEW_SECONDS = 60.0
@@ -23,6 +23,13 @@ MAX_SKEW_SECONDS = 60.0
 
 class AuthError(Exception):
     """The token endpoint refused the refresh; the message carries Google's error code only."""
+
+
+class RevokedError(AuthError, AuthenticationFailed):
+    """A final refusal (`invalid_grant`: revoked or expired): the account must reconnect."""
+
+
+FINAL_REFUSALS = frozenset({"invalid_grant"})  # a wrong client secret is a config fix, not a reconnect
 
 
 class RefreshTokenAuth(httpx.Auth):
@@ -49,6 +56,7 @@ class RefreshTokenAuth(httpx.Auth):
         self._refresh_at = 0.0
         self._lock = asyncio.Lock()
         self.refreshes = 0
+        self.granted_scopes: frozenset[str] | None = None  # as the token endpoint reported them
 
     def __repr__(self) -> str:
         return f"RefreshTokenAuth(client_id={self._client_id!r}, token_url={self._token_url!r})"
@@ -72,6 +80,8 @@ class RefreshTokenAuth(httpx.Auth):
             return self._access_token
 
     async def _refresh(self) -> None:
+        if not self._refresh_token:
+            raise RevokedError("Google account not connected yet: no refresh token in the config or the state")
         response = await self._client.post(
             self._token_url,
             data={
@@ -84,8 +94,11 @@ class RefreshTokenAuth(httpx.Auth):
         payload = _json(response)
         if response.status_code != 200 or not isinstance(payload.get("access_token"), str):
             code = payload.get("error", "no access token in the answer")
-            raise AuthError(f"Google token refresh failed: HTTP {response.status_code} {code}")
+            refused = RevokedError if code in FINAL_REFUSALS else AuthError
+            raise refused(f"Google token refresh failed: HTTP {response.status_code} {code}")
         self.refreshes += 1
+        scope = payload.get("scope")
+        self.granted_scopes = frozenset(scope.split()) if isinstance(scope, str) else None
         self._access_token = str(payload["access_token"])
         expires_in = payload.get("expires_in", 3600)
         lifetime = float(expires_in) if isinstance(expires_in, int | float | str) else 3600.0

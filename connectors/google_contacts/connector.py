@@ -16,8 +16,9 @@ from typing import Any, ClassVar
 
 from connectors.google_contacts import people
 from connectors.google_contacts.api import GoogleApiError, Json, PeopleApi
+from connectors.google_contacts.checks import run_checks
 from connectors.google_contacts.groups import Labels
-from connectors.google_contacts.settings import GoogleContactsSettings
+from connectors.google_contacts.settings import CONTACTS_SCOPE, GoogleContactsSettings
 from connectors.google_contacts.writes import READ_MASK, Writer, failure
 from engine.connector import (
     Capabilities,
@@ -25,6 +26,8 @@ from engine.connector import (
     Connector,
     ConnectorContext,
     ConnectorSettings,
+    OAuthApp,
+    PermissionCheck,
     RateLimit,
     RecordKind,
     Sandbox,
@@ -64,6 +67,22 @@ class GoogleContactsConnector(Connector):
         self.api = PeopleApi(settings, context)
         self.labels = Labels(self.api)
         self.writer = Writer(self.api, settings.default_region)
+
+    async def check(self, writes: bool) -> builtins.list[PermissionCheck]:
+        return await run_checks(self.api, self.context.account, writes)
+
+    @classmethod
+    def oauth(cls, settings: ConnectorSettings) -> OAuthApp | None:
+        """Google's installed-app flow; offline access and a consent prompt so a refresh token always comes back."""
+        assert isinstance(settings, GoogleContactsSettings)
+        return OAuthApp(
+            client_id=settings.client_id,
+            client_secret=settings.client_secret.get_secret_value(),
+            authorization_url=settings.authorization_url,
+            token_url=settings.token_url,
+            scopes=(CONTACTS_SCOPE,),
+            authorization_params={"access_type": "offline", "prompt": "consent"},
+        )
 
     def __repr__(self) -> str:
         return f"GoogleContactsConnector(account={self.context.account!r}, base_url={self.settings.api_url!r})"

@@ -11,6 +11,8 @@ from engine.connector import ConnectorSettings
 
 PEOPLE_API = "https://people.googleapis.com"
 TOKEN_URL = "https://oauth2.googleapis.com/token"
+AUTHORIZATION_URL = "https://accounts.google.com/o/oauth2/v2/auth"
+CONTACTS_SCOPE = "https://www.googleapis.com/auth/contacts"
 
 
 class GoogleContactsSettings(ConnectorSettings):
@@ -18,9 +20,11 @@ class GoogleContactsSettings(ConnectorSettings):
 
     base_url: str | None = PEOPLE_API
     token_url: str = TOKEN_URL
+    authorization_url: str = AUTHORIZATION_URL
     client_id: str
     client_secret: SecretStr
-    refresh_token: SecretStr
+    # Omit it and run `pairsync connect`: the token is then kept encrypted in the state store.
+    refresh_token: SecretStr | None = None
     # Google's per-user quotas are per minute; stay well below them by default.
     read_requests_per_minute: float = Field(default=90, gt=0)
     write_requests_per_minute: float = Field(default=90, gt=0)

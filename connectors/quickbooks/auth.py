@@ -15,12 +15,13 @@ from collections.abc import AsyncGenerator
 
 import httpx
 
-from connectors.quickbooks.errors import QuickBooksAuthError
+from connectors.quickbooks.errors import QuickBooksAuthError, QuickBooksRevoked
 from connectors.quickbooks.settings import QuickBooksSettings
 from engine.connector import ConnectorContext
 
 REFRESH_TOKEN_KEY = "refresh_token"
 LEEWAY_SECONDS = 300.0
+FINAL_REFUSALS = frozenset({"invalid_grant"})  # a wrong client secret is a config fix, not a reconnect
 
 
 class TokenManager:
@@ -31,7 +32,8 @@ class TokenManager:
         self._context = context
         self._client = client
         saved = context.load_credential(REFRESH_TOKEN_KEY)
-        self._refresh_token = saved or settings.refresh_token.get_secret_value()
+        configured = settings.refresh_token.get_secret_value() if settings.refresh_token else ""
+        self._refresh_token = saved or configured
         self._access_token: str | None = None
         self._expires_at = 0.0
         self._lock = asyncio.Lock()
@@ -65,6 +67,10 @@ class TokenManager:
         """
         async with self._context.exclusive(REFRESH_TOKEN_KEY):
             self._adopt_stored()
+            if not self._refresh_token:
+                raise QuickBooksRevoked(
+                    "QuickBooks company not connected yet: no refresh token in the config or the state"
+                )
             tried = self._refresh_token
             response = await self._grant()
             body = _json(response)
@@ -73,7 +79,8 @@ class TokenManager:
                 body = _json(response)
             if response.status_code != 200 or not isinstance(body.get("access_token"), str):
                 reason = body.get("error") or f"HTTP {response.status_code}"
-                raise QuickBooksAuthError(
+                final = reason in FINAL_REFUSALS  # refused even after re-reading the stored token: revoked
+                raise (QuickBooksRevoked if final else QuickBooksAuthError)(
                     f"QuickBooks token refresh failed ({reason}): reconnect the company or check "
                     "client_id/client_secret",
                     status=response.status_code,

@@ -19,6 +19,7 @@ from engine.records import Page
 LOOKBACK = timedelta(days=30)
 SAFETY = timedelta(minutes=10)  # refuse cursors this close to the limit: clocks differ
 CAP = 1000
+CDC_UNAVAILABLE = "this company does not offer Change Data Capture (HTTP {status}): every run lists all customers"
 
 
 class CursorExpired(Exception):
@@ -49,6 +50,8 @@ async def read_changes(api: QuickBooksApi, since: object, overlap_seconds: float
         try:
             customers, server_time = await api.cdc(changed_since.isoformat())
         except QuickBooksError as error:
+            if error.status in (404, 501):  # an optional capability missing: degrade, never fail
+                raise CursorExpired(CDC_UNAVAILABLE.format(status=error.status)) from error
             if error.fault is not None and any(e.element == "changedSince" for e in error.fault.errors):
                 raise CursorExpired(f"CDC refused the cursor ({error}): full listing") from error
             raise

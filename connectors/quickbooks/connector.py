@@ -8,15 +8,17 @@ in Notes (tags.py). Deletion: QuickBooks only makes customers inactive, so
 
 from __future__ import annotations
 
+import builtins
 import hashlib
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from typing import Any
 
 from connectors.quickbooks import cdc, query, tags, webhooks
 from connectors.quickbooks.api import QuickBooksApi
+from connectors.quickbooks.checks import run_checks
 from connectors.quickbooks.errors import STALE_SYNC_TOKEN, QuickBooksError
 from connectors.quickbooks.fields import EMAIL, ORIGIN, SCHEMA, to_record
-from connectors.quickbooks.settings import QuickBooksSettings
+from connectors.quickbooks.settings import ACCOUNTING_SCOPE, QuickBooksSettings
 from connectors.quickbooks.writes import Writer
 from engine.connector import (
     Capabilities,
@@ -24,6 +26,8 @@ from engine.connector import (
     Connector,
     ConnectorContext,
     ConnectorSettings,
+    OAuthApp,
+    PermissionCheck,
     RateLimit,
     RecordKind,
     Sandbox,
@@ -32,6 +36,7 @@ from engine.records import Page, Record, WriteRequest, WriteResult
 
 WriteResults = list[WriteResult]  # aliases: inside the class body `list` is the method
 RecordIds = list[str]
+REALM_ID_KEY = "realm_id"
 
 
 class QuickBooksConnector(Connector):
@@ -57,9 +62,28 @@ class QuickBooksConnector(Connector):
     def __init__(self, settings: ConnectorSettings, context: ConnectorContext) -> None:
         if not isinstance(settings, QuickBooksSettings):
             raise TypeError("QuickBooksConnector needs QuickBooksSettings")
+        if not settings.realm_id:  # connected with `pairsync connect`: the company came with the redirect
+            settings = settings.model_copy(update={"realm_id": context.load_credential(REALM_ID_KEY) or ""})
         super().__init__(settings, context)
         self.api = QuickBooksApi(settings, context)
         self.writer = Writer(self.api, settings.batch_size)
+
+    async def check(self, writes: bool) -> builtins.list[PermissionCheck]:
+        return await run_checks(self.api, self.context.account)
+
+    @classmethod
+    def oauth(cls, settings: ConnectorSettings) -> OAuthApp | None:
+        """Intuit's OAuth 2.0: the accounting scope; the redirect names the company (`realmId`)."""
+        assert isinstance(settings, QuickBooksSettings)
+        return OAuthApp(
+            client_id=settings.client_id,
+            client_secret=settings.client_secret.get_secret_value(),
+            authorization_url=settings.authorization_url,
+            token_url=settings.token_url,
+            scopes=(ACCOUNTING_SCOPE,),
+            client_auth="basic",
+            keep_from_redirect={"realmId": REALM_ID_KEY},
+        )
 
     def __repr__(self) -> str:
         return f"QuickBooksConnector(realm_id={self.settings.realm_id!r})"

@@ -9,6 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from engine.connector import AuthenticationFailed
+
 STALE_SYNC_TOKEN = "5010"
 DUPLICATE_NAME = "6240"
 OBJECT_NOT_FOUND = "610"
@@ -101,3 +103,7 @@ class QuickBooksError(Exception):
 
 class QuickBooksAuthError(QuickBooksError):
     """The OAuth2 token endpoint refused the client or the refresh token."""
+
+
+class QuickBooksRevoked(QuickBooksAuthError, AuthenticationFailed):
+    """The refusal is final (`invalid_grant`: revoked or expired): the company must be reconnected."""

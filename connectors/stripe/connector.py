@@ -24,6 +24,7 @@ from engine.connector import (
     Connector,
     ConnectorContext,
     ConnectorSettings,
+    PermissionCheck,
     RateLimit,
     RecordKind,
     Sandbox,
@@ -32,8 +33,9 @@ from engine.connector import (
 from engine.records import Page, Record, WriteRequest, WriteResult
 
 from . import webhooks
+from .checks import run_checks
 from .client import EngineHTTPXClient, build_client, build_transport
-from .events import Changes, CursorExpired, EventsCursor, changes_since, latest_cursor
+from .events import EVENTS_UNAVAILABLE, Changes, CursorExpired, EventsCursor, changes_since, latest_cursor
 from .fields import (
     MAX_METADATA_VALUE_LENGTH,
     STRIPE_SCHEMA,
@@ -125,6 +127,8 @@ class StripeConnector(Connector):
         listed alongside; the first page waits for them.
         """
         cursor = await latest_cursor(self.client)
+        if cursor is None:
+            note = EVENTS_UNAVAILABLE
         derived = self.settings.read_subscriptions
         pending = asyncio.create_task(self.subscriptions.canceled_by_customer()) if derived else None
         canceled: builtins.dict[str, builtins.list[Sub]] | None = None
@@ -140,7 +144,8 @@ class StripeConnector(Connector):
         finally:
             if pending is not None:
                 pending.cancel()
-        yield Page(records=held or [], cursor=cursor.to_json(), last=True, full=True, note=note)
+        final = cursor.to_json() if cursor is not None else None
+        yield Page(records=held or [], cursor=final, last=True, full=True, note=note)
 
     async def _listed(
         self, customer: builtins.dict[str, Any], canceled: Mapping[str, builtins.list[Sub]] | None
@@ -250,9 +255,17 @@ class StripeConnector(Connector):
     async def aclose(self) -> None:
         await self.http.aclose()
 
+    async def check(self, writes: bool) -> builtins.list[PermissionCheck]:
+        return await run_checks(self.client, writes, self.settings.read_subscriptions)
+
     def verify_webhook(self, headers: Mapping[str, str], body: bytes) -> builtins.list[str]:
         secret = self.settings.webhook_secret
         return webhooks.verify(self.client, secret.get_secret_value() if secret else None, headers, body)
+
+    @classmethod
+    def auth_failure(cls, error: BaseException) -> bool:
+        """401: the key was rolled or deleted (a missing permission is a 403 and degrades instead)."""
+        return isinstance(error, stripe.AuthenticationError) or super().auth_failure(error)
 
     @classmethod
     def skip_reason(cls, record: Record, options: BaseModel | None) -> str | None:

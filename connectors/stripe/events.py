@@ -38,6 +38,11 @@ RETENTION_SECONDS = 30 * 24 * 3600
 # payment method, invoice settings, delinquency - changes no record field, so its customer is not fetched.
 RECORD_ATTRIBUTES = frozenset({*PLAIN_FIELDS, "address", "metadata"})
 
+EVENTS_UNAVAILABLE = (
+    "the key cannot read events (no Events permission, or no Events API): every run lists all customers; "
+    "grant the key Events read to read only what changed"
+)
+
 
 class CursorExpired(Exception):
     """The events cursor can no longer be followed; the message is the note for the full listing."""
@@ -100,9 +105,21 @@ def _touches_the_record(kind: str, event: dict[str, Any]) -> bool:
     return not isinstance(previous, dict) or not previous or bool(RECORD_ATTRIBUTES & set(previous))
 
 
-async def latest_cursor(client: stripe.StripeClient) -> EventsCursor:
-    """Where the next incremental read starts: the newest customer event now."""
-    page = await client.v1.events.list_async({"limit": 1, "types": list(CUSTOMER_EVENT_TYPES)})
+def events_unavailable(error: stripe.StripeError) -> bool:
+    """A restricted key without Events read (403), or a Stripe-compatible server without the API (404)."""
+    if isinstance(error, stripe.PermissionError):
+        return True
+    return isinstance(error, stripe.InvalidRequestError) and error.http_status == 404 and error.code is None
+
+
+async def latest_cursor(client: stripe.StripeClient) -> EventsCursor | None:
+    """Where the next incremental read starts: the newest customer event now; None when events cannot be read."""
+    try:
+        page = await client.v1.events.list_async({"limit": 1, "types": list(CUSTOMER_EVENT_TYPES)})
+    except stripe.StripeError as error:
+        if events_unavailable(error):
+            return None
+        raise
     if page.data:
         newest = page.data[0]
         return EventsCursor(event=newest.id, created=int(newest.created))
@@ -113,7 +130,12 @@ async def changes_since(client: stripe.StripeClient, cursor: EventsCursor, now: 
     """Every customer change after the cursor, oldest first; CursorExpired when it is too old."""
     if (now if now is not None else time.time()) - cursor.created > RETENTION_SECONDS:
         raise CursorExpired("events cursor older than 30 days: full listing")
-    events = await _events_after(client, cursor)
+    try:
+        events = await _events_after(client, cursor)
+    except stripe.StripeError as error:
+        if events_unavailable(error):
+            raise CursorExpired(EVENTS_UNAVAILABLE) from None
+        raise
     changes = Changes(cursor=cursor)
     for event in events:
         changes.add(event)

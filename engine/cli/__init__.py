@@ -302,6 +302,13 @@ def migrate(config: ConfigArg) -> None:
     migrate_state(_load(config))
 
 
+from engine.cli.check import check as _check  # noqa: E402 - commands in their own modules, after `app`
+from engine.cli.connect import connect as _connect  # noqa: E402
+
+app.command(name="connect")(_connect)
+app.command(name="check")(_check)
+
+
 def main() -> None:
     """Entry point: every expected failure becomes a message and an exit code, never a traceback."""
     try:

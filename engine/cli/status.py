@@ -49,6 +49,11 @@ def show_status(config: StateOnly, as_json: bool) -> None:
     """Reads the state store only: no account settings, so no secrets are needed."""
     store = StateStore(config.state_url)
     data = [connection_status(store, name) for name in config.connections]
+    names = sorted({account for pair in config.accounts.values() for account in pair if account})
+    accounts = [store.account_health(name).to_json(str(config.path)) for name in names]
+    for item in data:
+        sides = config.accounts.get(item["connection"], ("", ""))
+        item["accounts"] = [a for a in accounts if a["account"] in sides]
     if as_json:
         output.print_json(data)  # always a list, one object per connection
         return
@@ -64,6 +69,10 @@ def show_status(config: StateOnly, as_json: bool) -> None:
             str(len(item["failures"])),
         )
     output.console.print(table)
+    for account in accounts:
+        if account["status"] != "ok":
+            name, state, reason, fix = (account[k] for k in ("account", "status", "reason", "fix"))
+            output.fail(f"account {name}: {state} ({reason}): run `{fix}`")
     for item in data:
         output.console.print(_runs_table(item))
     for item in data:

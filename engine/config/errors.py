@@ -97,6 +97,8 @@ def _data_path(loc: Sequence[Any], data: Any) -> Path:
         ):
             node = node[part]
             path.append(part)
+        elif isinstance(node, dict) and part == node.get("kind"):
+            continue  # the tag of a discriminated union (`notify[].kind`): not a step into the data
         elif isinstance(part, str) and isinstance(node, dict) and _is_key(part):
             path.append(part)  # a key the data lacks (a missing or unknown key)
             node = None

@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from pydantic_core import PydanticCustomError
 
 from engine.config.schedule import trigger_for
+from engine.notify.models import NotifyTarget
 
 
 class Strict(BaseModel):
@@ -187,6 +188,7 @@ class Config(Strict):
     )
     accounts: dict[str, Account]
     connections: list[Connection]
+    notify: list[NotifyTarget] = Field(default_factory=list, description="Where failures and recoveries go.")
 
     @model_validator(mode="after")
     def unique_names(self) -> Config:

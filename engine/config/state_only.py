@@ -6,7 +6,7 @@ Only `state:` has its `${VAR}` references expanded (a database password); accoun
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +22,7 @@ class StateOnly:
     path: Path
     state: str | None
     connections: list[str]
+    accounts: dict[str, tuple[str, str]] = field(default_factory=dict)  # connection -> (left, right) account
 
     @property
     def state_url(self) -> str:
@@ -50,5 +51,6 @@ def load_state_only(path: str | Path) -> StateOnly:
             [Problem(str(path), None, "state", f"environment variable {unset.name} is not set; export it")]
         ) from None
     connections = data.get("connections") or []
-    names = [str(c["name"]) for c in connections if isinstance(c, dict) and c.get("name")]
-    return StateOnly(path, state, names)
+    named = [c for c in connections if isinstance(c, dict) and c.get("name")]
+    accounts = {str(c["name"]): (str(c.get("left", "")), str(c.get("right", ""))) for c in named}
+    return StateOnly(path, state, [str(c["name"]) for c in named], accounts)

@@ -82,7 +82,14 @@ def routes(service: Service) -> list[Route]:
             "schedule_problem": service.schedules.problems.get(name),
             "running_here": service.runs.running(name),
             "last_run": _run_row(runs[0]) if runs else None,
+            "accounts": [account_view(a) for a in (connection.left, connection.right)],
         }
+
+    def account_view(account: str) -> dict[str, object]:
+        return service.store.account_health(account).to_json(str(service.loaded.path))
+
+    async def list_accounts(_request: Request) -> Response:
+        return reply({"accounts": [account_view(a) for a in sorted(service.loaded.config.accounts)]})
 
     async def healthz(_request: Request) -> Response:
         stopping = service.runs.stopping
@@ -178,6 +185,7 @@ def routes(service: Service) -> list[Route]:
         Route("/connections/{name}", show_connection),
         Route("/connections/{name}/run", run_now, methods=["POST"]),
         Route("/connections/{name}/{action:str}", switch, methods=["POST"]),
+        Route("/accounts", list_accounts),
         Route("/runs", list_runs),
         Route("/runs/{run_id:int}", show_run),
         Route("/records", list_records),

@@ -1,66 +1,81 @@
-"""Which account each side of a connection was synced with, so another account's links are never reused.
+"""Account health: whether an account's credentials still work, and what fixes them when they do not.
 
-Links, merge bases, cursors and the record index hold ids of one account. When the settings that select a
-side's data change (another `base_url`, key, company or store), that state belongs to an account the side no
-longer reads: the connection starts that side afresh instead of writing to the wrong records.
+A revoked key or refresh token (401, `invalid_grant`) marks the account `needs reconnect`;
+until `pairsync connect` clears the mark, no connection using the account reads or writes.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from dataclasses import dataclass
+from datetime import datetime
 
 from sqlalchemy import delete, select
 
 from engine.state import tables as t
-from engine.state.database import Database
-from engine.state.tables import utcnow
+from engine.state.database import Database, aware
 
-_IDENTITIES = t.AccountIdentity.__table__  # type: ignore[attr-defined]
-_LINKS = t.Link.__table__  # type: ignore[attr-defined]
-_CURSORS = t.Cursor.__table__  # type: ignore[attr-defined]
-_SEEN = t.SeenRecord.__table__  # type: ignore[attr-defined]
-_RETRIES = t.Retry.__table__  # type: ignore[attr-defined]
-_JOURNAL = t.JournalEntry.__table__  # type: ignore[attr-defined]
+_ACCOUNTS = t.AccountStatus.__table__  # type: ignore[attr-defined]
+
+OK = "ok"
+NEEDS_RECONNECT = "needs reconnect"
+
+
+@dataclass(frozen=True)
+class AccountHealth:
+    """What `status`, `check`, the API and the dashboard show for one account."""
+
+    account: str
+    status: str = OK
+    reason: str = ""
+    since: datetime | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.status == OK
+
+    def fix(self, config: str = "<config>") -> str:
+        """The command that clears the mark ("" when nothing needs fixing)."""
+        return "" if self.ok else f"pairsync connect {config} {self.account}"
+
+    def to_json(self, config: str = "<config>") -> dict[str, object]:
+        return {
+            "account": self.account,
+            "status": self.status,
+            "reason": self.reason,
+            "since": self.since.isoformat() if self.since else None,
+            "fix": self.fix(config),
+        }
 
 
 class AccountStore(Database):
-    """The identity each side was last synced with, and starting a side afresh when it changed."""
+    """The `accounts` table: one row per account that needs attention; no row means healthy."""
 
-    def identity(self, connection: str, side: str) -> tuple[str, dict[str, Any]] | None:
+    def account_health(self, account: str) -> AccountHealth:
         with self._tx() as tx:
             row = tx.execute(
-                select(_IDENTITIES.c.fingerprint, _IDENTITIES.c.described).where(
-                    _IDENTITIES.c.connection == connection, _IDENTITIES.c.side == side
-                )
+                select(_ACCOUNTS.c.status, _ACCOUNTS.c.reason, _ACCOUNTS.c.since).where(_ACCOUNTS.c.account == account)
             ).first()
-            return (row[0], dict(row[1])) if row else None
+        if row is None:
+            return AccountHealth(account)
+        return AccountHealth(account, str(row[0]), str(row[1]), aware(row[2]))
 
-    def save_identity(self, connection: str, side: str, fingerprint: str, described: dict[str, Any]) -> None:
+    def mark_needs_reconnect(self, account: str, reason: str) -> bool:
+        """Mark the account; True when it was healthy until now (the moment to notify)."""
+        was_ok = self.account_health(account).ok
         with self._tx() as tx:
-            statement = self._upsert(_IDENTITIES).values(
-                connection=connection, side=side, fingerprint=fingerprint, described=described, updated_at=utcnow()
+            statement = self._upsert(_ACCOUNTS).values(
+                account=account, status=NEEDS_RECONNECT, reason=reason[:500], since=t.utcnow()
             )
             tx.execute(
                 statement.on_conflict_do_update(
-                    index_elements=["connection", "side"],
-                    set_={
-                        "fingerprint": statement.excluded.fingerprint,
-                        "described": statement.excluded.described,
-                        "updated_at": statement.excluded.updated_at,
-                    },
+                    index_elements=["account"], set_={"status": NEEDS_RECONNECT, "reason": statement.excluded.reason}
                 )
             )
+        return was_ok
 
-    def start_afresh(self, connection: str, side: str) -> int:
-        """Forget what the connection knows of `side`'s old account: every link (a link names a record of each
-        side), both cursors (the other side is read in full to be matched again), that side's index, retries
-        and unfinished write intents. Returns how many links were dropped."""
+    def mark_connected(self, account: str) -> bool:
+        """Clear the mark; True when there was one (the account recovered)."""
+        was_marked = not self.account_health(account).ok
         with self._tx() as tx:
-            dropped = tx.execute(delete(_LINKS).where(_LINKS.c.connection == connection)).rowcount or 0
-            tx.execute(delete(_CURSORS).where(_CURSORS.c.connection == connection))
-            tx.execute(delete(_SEEN).where(_SEEN.c.connection == connection, _SEEN.c.side == side))
-            tx.execute(delete(_RETRIES).where(_RETRIES.c.connection == connection, _RETRIES.c.side == side))
-            tx.execute(
-                delete(_JOURNAL).where(_JOURNAL.c.connection == connection, _JOURNAL.c.status == "pending")
-            )
-            return int(dropped)
+            tx.execute(delete(_ACCOUNTS).where(_ACCOUNTS.c.account == account))
+        return was_marked

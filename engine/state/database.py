@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -33,6 +35,8 @@ def make_engine(url: str) -> Engine:
     url = normalise_url(url)
     if url.startswith("sqlite"):
         memory = url in {"sqlite://", "sqlite:///:memory:"}
+        if not memory:
+            create_private_file(url)
         engine = create_engine(
             url,
             connect_args={"check_same_thread": False, "timeout": 30},
@@ -42,6 +46,18 @@ def make_engine(url: str) -> Engine:
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
     return create_engine(url, pool_pre_ping=True, json_serializer=_dumps)
+
+
+def create_private_file(url: str) -> None:
+    """Create a SQLite state file readable by its owner only (it holds links, history and sealed secrets).
+
+    SQLite gives its -wal and -shm files the database file's mode.
+    """
+    path = url.split(":///", 1)[-1].split("?", 1)[0]
+    if not path or path.startswith(":") or os.path.exists(path):
+        return
+    with contextlib.suppress(FileExistsError):
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
 
 
 def _dumps(value: Any) -> str:

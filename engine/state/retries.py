@@ -25,9 +25,15 @@ class RetryStore(Database):
             return [r[0] for r in rows]
 
     def set_retries(self, connection: str, side: str, failures: dict[str, str]) -> None:
-        """Replace the retry list of a side with this run's failures (record id -> error)."""
+        """Replace the retry list of a side with this run's failures (record id -> error).
+
+        `attempts` counts the runs in a row a record has failed (notifications use it).
+        """
         with self._tx() as tx:
-            tx.execute(delete(_RETRIES).where(_RETRIES.c.connection == connection, _RETRIES.c.side == side))
+            where = (_RETRIES.c.connection == connection, _RETRIES.c.side == side)
+            rows = tx.execute(select(_RETRIES.c.record_id, _RETRIES.c.attempts).where(*where))
+            before: dict[str, int] = {str(row[0]): int(row[1]) for row in rows}
+            tx.execute(delete(_RETRIES).where(*where))
             if failures:
                 tx.execute(
                     _RETRIES.insert(),
@@ -37,7 +43,7 @@ class RetryStore(Database):
                             "side": side,
                             "record_id": rid,
                             "error": REDACTOR.redact(error),
-                            "attempts": 1,
+                            "attempts": before.get(rid, 0) + 1,  # runs in a row this record failed
                             "last_failed_at": utcnow(),
                         }
                         for rid, error in failures.items()

@@ -15,6 +15,8 @@ from engine.state.database import migrate, normalise_url
 from engine.state.journal import JournalStore
 from engine.state.links import LinkStore
 from engine.state.locks import LockStore, process_holder
+from engine.state.identities import IdentityStore
+from engine.state.notices import NoticeStore
 from engine.state.problems import explain
 from engine.state.requests import RequestStore
 from engine.state.retries import RetryStore
@@ -34,10 +36,12 @@ class StateStore(
     LockStore,
     ScheduleStore,
     RequestStore,
+    IdentityStore,
     AccountStore,
+    NoticeStore,
 ):
     """Links and merge bases, the record index, cursors, the write journal, runs, retries, credentials, locks,
-    account identities, and for the queue the shared schedules and waiting run requests.
+    account identities and health, notices sent, and for the queue the shared schedules and run requests.
 
     Opening it closes the runs a dead process left `running` (`closed_on_open` holds their ids).
     """

@@ -173,3 +173,25 @@ class AccountIdentity(SQLModel, table=True):
     fingerprint: str
     described: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     updated_at: datetime = Field(default_factory=utcnow)
+
+
+class AccountStatus(SQLModel, table=True):
+    """An account whose credentials were refused (`needs reconnect`); healthy accounts have no row."""
+
+    __tablename__ = "accounts"
+
+    account: str = Field(primary_key=True)
+    status: str
+    reason: str = ""
+    since: datetime = Field(default_factory=utcnow)
+
+
+class Notice(SQLModel, table=True):
+    """When a notification target last heard about one connection and event kind (no storms)."""
+
+    __tablename__ = "notices"
+
+    target: str = Field(primary_key=True)
+    connection: str = Field(primary_key=True)
+    kind: str = Field(primary_key=True)
+    sent_at: datetime = Field(default_factory=utcnow)

@@ -16,11 +16,13 @@ from starlette.responses import JSONResponse
 
 from connectors.google_contacts import people
 from connectors.google_contacts.sandbox.app import OAuth, State, build_app
+from connectors.google_contacts.sandbox.authorize import AUTHORIZE_PATH, authorization_server
 from connectors.google_contacts.sandbox.errors import error_response
 from connectors.google_contacts.sandbox.group_routes import add_group
 from connectors.google_contacts.sandbox.store import Store
 from connectors.google_contacts.sandbox.tokens import Tokens
 from engine.connector import Sandbox
+from engine.oauth.server import AuthorizationMiddleware
 
 FIRST = ("Ada", "Grace", "Alan", "Katherine", "Edsger", "Barbara", "Donald", "Frances", "Tim", "Radia")
 LAST = ("Lovelace", "Hopper", "Turing", "Johnson", "Dijkstra", "Liskov", "Knuth", "Allen", "Berners-Lee", "Perlman")
@@ -39,6 +41,7 @@ class GoogleContactsSandbox(Sandbox):
         refresh_token: str = "1//sandbox-refresh-token",
     ) -> None:
         self.state = State(Store(), Tokens(), OAuth(client_id, client_secret, refresh_token))
+        self.authorization = authorization_server(self.state.oauth)  # knob: `.deny = True`
         self._rng = random.Random(rng_seed)
         super().__init__(seed=seed, rng_seed=rng_seed)
 
@@ -51,7 +54,7 @@ class GoogleContactsSandbox(Sandbox):
         return self.state.oauth
 
     def app(self) -> Any:
-        return build_app(self.state)
+        return AuthorizationMiddleware(build_app(self.state), self.authorization)
 
     @property
     def fail_emails(self) -> set[str]:
@@ -69,6 +72,7 @@ class GoogleContactsSandbox(Sandbox):
     def settings(self, base_url: str) -> dict[str, Any]:
         return {
             "base_url": base_url,
+            "authorization_url": f"{base_url}{AUTHORIZE_PATH}",
             "token_url": f"{base_url}/token",
             "client_id": self.oauth.client_id,
             "client_secret": self.oauth.client_secret,

@@ -19,10 +19,13 @@ from starlette.responses import JSONResponse
 
 from connectors.quickbooks import fields as flat
 from connectors.quickbooks.sandbox.app import build_app
+from connectors.quickbooks.sandbox.authorize import AUTHORIZE_PATH, authorization_server
+from connectors.quickbooks.sandbox.capabilities import MissingApis
 from connectors.quickbooks.sandbox.faults import ApiFault
 from connectors.quickbooks.sandbox.store import Store
 from connectors.quickbooks.sandbox.tokens import TokenService
 from engine.connector import Sandbox
+from engine.oauth.server import AuthorizationMiddleware
 
 FIRST = ("Ada", "Grace", "Alan", "Edsger", "Barbara", "Donald", "Frances", "John", "Radia", "Ken")
 LAST = ("Lovelace", "Hopper", "Turing", "Dijkstra", "Liskov", "Knuth", "Allen", "Backus", "Perlman", "Thompson")
@@ -39,11 +42,14 @@ class QuickBooksSandbox(Sandbox):
         self.store = Store()
         self.tokens = TokenService(self.client_id, self.client_secret)
         self.initial_refresh_token = self.tokens.issue_refresh_token()
+        self.authorization = authorization_server(self.tokens, self.realm_id)  # knob: `.deny = True`
+        self.missing_apis: set[str] = set()  # knob: {"cdc"}: a company without Change Data Capture
         self._seeded = 0
         super().__init__(seed=seed, rng_seed=rng_seed)
 
     def app(self) -> Any:
-        return build_app(self.store, self.tokens, self.realm_id)
+        company = MissingApis(build_app(self.store, self.tokens, self.realm_id), self.missing_apis)
+        return AuthorizationMiddleware(company, self.authorization)
 
     @property
     def fail_emails(self) -> set[str]:
@@ -65,6 +71,7 @@ class QuickBooksSandbox(Sandbox):
             "refresh_token": self.initial_refresh_token,
             "realm_id": self.realm_id,
             "base_url": base_url,
+            "authorization_url": f"{base_url}{AUTHORIZE_PATH}",
             "token_url": f"{base_url}/oauth2/v1/tokens/bearer",
             "webhook_verifier_token": self.verifier_token,
         }

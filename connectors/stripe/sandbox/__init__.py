@@ -6,7 +6,6 @@ import secrets
 from collections.abc import Mapping
 from typing import Any
 
-from starlette.applications import Starlette
 from starlette.responses import Response
 
 from engine.connector import Sandbox
@@ -16,6 +15,7 @@ from ..settings import DEFAULT_LIFECYCLE_STAGES
 from .app import StripeApp
 from .delivery import WebhookDelivery, signature_header
 from .errors import rate_limited, server_error
+from .permissions import Permissions, PermissionsMiddleware
 from .seeding import seed_account
 from .store import Store
 
@@ -40,6 +40,7 @@ class StripeSandbox(Sandbox):
         self.webhook_secret = webhook_secret or f"whsec_{secrets.token_hex(16)}"
         self.delivery: WebhookDelivery | None = None
         self._app = StripeApp(self)
+        self.permissions = Permissions()
         if webhook_url:
             self.deliver_webhooks(webhook_url)
         super().__init__(seed=seed, rng_seed=rng_seed)
@@ -47,8 +48,8 @@ class StripeSandbox(Sandbox):
     def __repr__(self) -> str:
         return f"StripeSandbox(customers={len(self.records())})"
 
-    def app(self) -> Starlette:
-        return self._app.app()
+    def app(self) -> Any:
+        return PermissionsMiddleware(self._app.app(), self.permissions)
 
     def settings(self, base_url: str) -> dict[str, Any]:
         return {"api_key": self.api_key, "webhook_secret": self.webhook_secret, "base_url": base_url}
