@@ -72,6 +72,8 @@ class Report:
             warnings=self.warnings,
             notes=self.notes,
         )
+        if counts["held"]:
+            data["held_for_review"] = counts["held"]
         if self.plan.blocked:
             data["blocked"] = self.plan.blocked
         if self.error:
@@ -169,6 +171,8 @@ class Session:
             unsubscribes=c.unsubscribes,
             tags_supported={side: self.connectors[side].capabilities.tags for side in SIDES},
             pending=self.store.pending(name),
+            picks=self.store.picks(name),
+            decisions=self.store.decisions(name),
             breaker=c.breaker,
             force=force,
             new_key=lambda: f"{name}:{uuid.uuid4().hex}",
@@ -206,6 +210,7 @@ async def run_connection(
     trigger: str = "cli",
     progress: Progress | None = None,
     reader: Reader | None = None,
+    on_plan: Callable[[Plan], None] | None = None,
 ) -> Report:
     holder = process_holder()
     lock = f"run:{connection.name}"
@@ -214,7 +219,7 @@ async def run_connection(
             connection.name, "busy", Plan(connection.name), error="another run of this connection is in progress"
         )
     try:
-        return await _run_locked(loaded, connection, store, full, force, trigger, progress, reader)
+        return await _run_locked(loaded, connection, store, full, force, trigger, progress, reader, on_plan)
     finally:
         store.release(lock, holder)
 
@@ -228,6 +233,7 @@ async def _run_locked(
     trigger: str,
     progress: Progress | None,
     reader: Reader | None = None,
+    on_plan: Callable[[Plan], None] | None = None,
 ) -> Report:
     name = connection.name
     run_id = store.start_run(name, trigger)
@@ -235,6 +241,8 @@ async def _run_locked(
     try:
         reads = await session.read_both(reader or _change_feed(full))
         result = plan(session.plan_input(reads, force))
+        if on_plan is not None:
+            on_plan(result)  # the service shows progress against the planned writes
         report = Report(name, "ok", result, warnings=session.prepared.warnings, notes=_notes(reads), run_id=run_id)
         if result.blocked:
             report.status = "blocked"
@@ -242,6 +250,7 @@ async def _run_locked(
             executor = Executor(store, name, run_id, session.connectors, session.prepared.mapper, progress)
             report.outcome = await executor.execute(result)
             _remember(store, session, reads, report.outcome)
+            _close_reviews(store, name, result, report.outcome)
             report.status = "failed" if report.outcome.failed else "ok"
     except Exception as error:  # noqa: BLE001 - the run is recorded as failed with the reason
         report = _failed(name, session, error)
@@ -270,6 +279,16 @@ def _remember(store: StateStore, session: Session, reads: dict[Side, SideRead], 
         store.set_retries(name, side, outcome.failures[side])
         if reads[side].cursor is not None:
             store.save_cursor(name, side, reads[side].cursor)
+
+
+def _close_reviews(store: StateStore, name: str, result: Plan, outcome: Outcome) -> None:
+    """Review items this run applied; one whose record failed stays for the next run."""
+    failures = outcome.failures
+    store.close_reviews(
+        name,
+        [(left, key) for left, key in result.reviewed_picks if left not in failures["left"]],
+        [(side, rid) for side, rid in result.reviewed_deletions if rid not in failures[side]],  # type: ignore[index]
+    )
 
 
 def _notes(reads: dict[Side, SideRead]) -> list[str]:

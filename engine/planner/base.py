@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import Any
 
 from engine.config.models import Action, Breaker, Direction, Mode, TagSignal
 from engine.mapping import Mapper
@@ -44,6 +45,10 @@ class PlanInput:
     breaker: Breaker = field(default_factory=Breaker)
     force: bool = False
     new_key: Callable[[], str] = lambda: "key"
+    picks: Mapping[tuple[str, str], Any] = field(default_factory=dict)
+    """Values picked in the review queue, by (left id, mapping key): written to both sides."""
+    decisions: Mapping[tuple[str, str], str] = field(default_factory=dict)
+    """Reviewed deletions by (side to tag, record id): "approved" or "dismissed"."""
 
 
 class PlannerBase:

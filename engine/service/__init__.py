@@ -23,6 +23,7 @@ from engine.service.api import BadRequest, problem, routes
 from engine.service.app import Service
 from engine.service.auth import BearerAuth
 from engine.service.settings import ServiceError, ServiceSettings
+from engine.web import dashboard
 
 __all__ = ["Service", "ServiceError", "ServiceSettings", "build_app", "serve"]
 
@@ -41,9 +42,10 @@ def build_app(loaded: LoadedConfig, settings: ServiceSettings) -> tuple[Starlett
     async def bad_request(_request: Request, error: Exception) -> Response:
         return problem(str(error), 400)
 
+    web_routes, web_auth = dashboard(service, settings.token)
     app = Starlette(
-        routes=routes(service),
-        middleware=[Middleware(BearerAuth, token=settings.token)],
+        routes=[*routes(service), *web_routes],
+        middleware=[Middleware(BearerAuth, token=settings.token), web_auth],
         exception_handlers={BadRequest: bad_request},
         lifespan=lifespan,
     )

@@ -14,6 +14,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 
 from engine.config import ConfigError, LoadedConfig, load_config
 from engine.config.models import Connection
+from engine.runner import Reader
 from engine.secrets import REDACTOR
 from engine.service import history
 from engine.service.metrics import Metrics
@@ -106,9 +107,9 @@ class Service:
 
     # runs ------------------------------------------------------------------------
 
-    def spawn_run(self, name: str, trigger: str) -> None:
-        """Start a run without waiting for it (run-now through the API)."""
-        self._spawn(self.runs.run(name, trigger, wait=False))
+    def spawn_run(self, name: str, trigger: str, reader: Reader | None = None) -> None:
+        """Start a run without waiting for it (run-now through the API, a resync from the dashboard)."""
+        self._spawn(self.runs.run(name, trigger, reader=reader, wait=False))
 
     async def _scheduled(self, name: str) -> None:
         await self.runs.run(name, "schedule", wait=False)

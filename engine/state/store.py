@@ -13,13 +13,16 @@ from engine.state.journal import JournalStore
 from engine.state.links import LinkStore
 from engine.state.locks import LockStore, process_holder
 from engine.state.retries import RetryStore
+from engine.state.review import ReviewStore
 from engine.state.runs import RunStore
 
 __all__ = ["StateStore", "normalise_url", "process_holder"]
 
 
-class StateStore(LinkStore, CursorStore, JournalStore, RunStore, RetryStore, CredentialStore, LockStore):
-    """Links and merge bases, the record index, cursors, the write journal, runs, retries, credentials and locks."""
+class StateStore(
+    LinkStore, CursorStore, JournalStore, RunStore, RetryStore, CredentialStore, LockStore, ReviewStore
+):
+    """Links and merge bases, the record index, cursors, the write journal, runs, retries, credentials, locks and the review queue."""
 
     def __init__(self, url: str) -> None:
         super().__init__(url)

@@ -94,6 +94,7 @@ class RunEvent(SQLModel, table=True):
     """What happened to one record in a run: what changed, why, errors, the losing value of a conflict."""
 
     __tablename__ = "run_events"
+    __table_args__ = (Index("ix_run_events_record", "record_id", "id"),)
 
     id: int | None = Field(default=None, primary_key=True)
     run_id: int = Field(index=True)
@@ -135,3 +136,32 @@ class Lock(SQLModel, table=True):
     name: str = Field(primary_key=True)
     holder: str
     expires_at: datetime
+
+
+class ReviewItem(SQLModel, table=True):
+    """Something waiting for a person in the dashboard's review queue.
+
+    `kind` "pick": the user chose the losing value of a conflict; the next run writes `value` to both sides.
+    `kind` "deletion": a deletion tag held by `deletions: {review: true}` until approved or dismissed.
+    `status` pending -> approved | dismissed (deletions) -> done once a run applied it.
+    """
+
+    __tablename__ = "review_items"
+    __table_args__ = (
+        UniqueConstraint("connection", "kind", "side", "record_id", "field", name="uq_review_item"),
+        Index("ix_review_queue", "connection", "kind", "status", "id"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    connection: str
+    kind: str
+    side: str
+    record_id: str
+    field: str = ""
+    left_id: str
+    right_id: str
+    value: Any = Field(default=None, sa_column=Column(JSON, nullable=True))
+    detail: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    status: str = "pending"
+    created_at: datetime = Field(default_factory=utcnow)
+    decided_at: datetime | None = None
