@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from typing import Any
+from urllib.parse import parse_qs
 
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response, StreamingResponse
@@ -23,6 +24,15 @@ from engine.web.views import connection_row, connection_rows, mapping_rows, plan
 
 STREAM_EVERY = 1.0
 """Seconds between two looks at the connections for the live stream."""
+
+
+async def _form(request: Request) -> dict[str, list[str]]:
+    """An urlencoded form (every dashboard form is one), without a multipart parser."""
+    return parse_qs((await request.body()).decode("utf-8", "replace"), keep_blank_values=True)
+
+
+def _one(form: dict[str, list[str]], name: str) -> str:
+    return form.get(name, [""])[0]
 
 
 def _int(raw: str | None) -> int | None:
@@ -194,8 +204,7 @@ def web_routes(service: Service, sessions: Sessions) -> list[BaseRoute]:
 
     async def pick(request: Request) -> Response:
         name = request.path_params["name"]
-        form = await request.form()
-        event_id = _int(str(form.get("event", "")))
+        event_id = _int(_one(await _form(request), "event"))
         event = service.store.event(event_id) if event_id is not None else None
         detail = event["detail"] if event else {}
         run = service.store.run(event["run_id"]) if event else None
@@ -206,13 +215,13 @@ def web_routes(service: Service, sessions: Sessions) -> list[BaseRoute]:
 
     async def decide(request: Request) -> Response:
         name = request.path_params["name"]
-        form = await request.form()
-        one = str(form.get("one", ""))
+        form = await _form(request)
+        one = _one(form, "one")
         if one:
             item, _, decision = one.partition(":")
             items = [item]
         else:
-            items, decision = [str(v) for v in form.getlist("item")], str(form.get("decision", ""))
+            items, decision = form.get("item", []), _one(form, "decision")
         if decision not in ("approved", "dismissed"):
             return page(request, "message.html", 400, heading="Not decided", message="approve or dismiss")
         service.store.decide(name, [int(i) for i in items if i.isdigit()], decision)
@@ -233,11 +242,11 @@ def web_routes(service: Service, sessions: Sessions) -> list[BaseRoute]:
         target = request.query_params.get("next", "/")
         if request.method == "GET":
             return page(request, "login.html", next=_local(target))
-        form = await request.form()
-        target = _local(str(form.get("next", "/")))
+        form = await _form(request)
+        target = _local(_one(form, "next") or "/")
         if sessions.open:
             return RedirectResponse(target, 303)
-        if not sessions.token_matches(str(form.get("token", ""))):
+        if not sessions.token_matches(_one(form, "token")):
             return page(request, "login.html", 401, next=target, error="That is not the service's API token.")
         response = RedirectResponse(target, 303)
         _session, cookie = sessions.issue(authenticated=True)

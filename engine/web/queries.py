@@ -198,6 +198,7 @@ def _failing_since(tx: Any, connection: str, record_id: str) -> datetime | None:
         select(_EVENTS.c.id, _EVENTS.c.kind, _EVENTS.c.at)
         .join(_RUNS, _RUNS.c.id == _EVENTS.c.run_id)
         .where(_EVENTS.c.record_id == record_id, _RUNS.c.connection == connection)
+        .subquery()
     )
     last_good = tx.execute(
         select(func.max(mine.c.id)).where(mine.c.kind.in_(("created", "updated", "tagged", "linked")))
