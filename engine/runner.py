@@ -287,7 +287,7 @@ def _close_reviews(store: StateStore, name: str, result: Plan, outcome: Outcome)
     store.close_reviews(
         name,
         [(left, key) for left, key in result.reviewed_picks if left not in failures["left"]],
-        [(side, rid) for side, rid in result.reviewed_deletions if rid not in failures[side]],  # type: ignore[index]
+        [(side, rid) for side, rid in result.reviewed_deletions if rid not in failures[side]],
     )
 
 

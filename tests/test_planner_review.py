@@ -16,11 +16,11 @@ import yaml
 from engine.config import load_config
 from engine.config.models import Deletions
 from engine.planner.model import LinkOnly, Review, Tag
+from engine.planner.plan import PlanInput, plan
 from engine.runner import run_connection
 from engine.state.review import DELETION
 from engine.state.store import StateStore
 from engine.testing.memory import MemoryStore
-from engine.planner.plan import PlanInput, plan
 from tests.test_planner import EMAIL, NAME, mapper, rec, run_plan, synced, writes
 
 # the planner alone -----------------------------------------------------------------

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from engine.config.models import Action, Breaker, Direction, Mode, TagSignal
+from engine.config.models import Action, Breaker, Deletions, Direction, Mode, TagSignal
 from engine.mapping import Mapper
 from engine.planner.model import (
     Link,
@@ -38,7 +38,7 @@ class PlanInput:
     complete: Mapping[Side, bool] = field(default_factory=lambda: {"left": False, "right": False})
     filters: Mapping[Side, Filter] = field(default_factory=dict)
     actions: Mapping[Side, list[Action]] = field(default_factory=dict)
-    deletions: TagSignal | None = None
+    deletions: Deletions | None = None
     unsubscribes: TagSignal | None = None
     tags_supported: Mapping[Side, bool] = field(default_factory=lambda: {"left": True, "right": True})
     pending: Mapping[tuple[str, str, str], str] = field(default_factory=dict)

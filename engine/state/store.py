@@ -22,7 +22,8 @@ __all__ = ["StateStore", "normalise_url", "process_holder"]
 class StateStore(
     LinkStore, CursorStore, JournalStore, RunStore, RetryStore, CredentialStore, LockStore, ReviewStore
 ):
-    """Links and merge bases, the record index, cursors, the write journal, runs, retries, credentials, locks and the review queue."""
+    """Links and merge bases, the record index, cursors, the write journal, runs, retries, credentials, locks
+    and the review queue."""
 
     def __init__(self, url: str) -> None:
         super().__init__(url)

@@ -162,7 +162,7 @@ def web_routes(service: Service, sessions: Sessions) -> list[BaseRoute]:
         link = queries.partner(service.store, name, side, record_id)
         ids = list(link) if link else [record_id]
         return page(
-            request, "record.html", name=name, side=side, rec=found, link=link, other=other(side),  # type: ignore[arg-type]
+            request, "record.html", name=name, side=side, rec=found, link=link, other=other(side),
             link_other=(link[1] if side == "left" else link[0]) if link else None,
             history=queries.history(service.store, name, ids, _int(request.query_params.get("before"))),
         )
