@@ -23,7 +23,6 @@ from engine.service.api import BadRequest, problem, routes
 from engine.service.app import Service
 from engine.service.auth import BearerAuth
 from engine.service.settings import ServiceError, ServiceSettings
-from engine.web import dashboard
 
 __all__ = ["Service", "ServiceError", "ServiceSettings", "build_app", "serve"]
 
@@ -41,6 +40,8 @@ def build_app(loaded: LoadedConfig, settings: ServiceSettings) -> tuple[Starlett
 
     async def bad_request(_request: Request, error: Exception) -> Response:
         return problem(str(error), 400)
+
+    from engine.web import dashboard  # the dashboard builds on this package: imported once it is complete
 
     web_routes, web_auth = dashboard(service, settings.token)
     app = Starlette(

@@ -36,7 +36,11 @@ class SeenRecord(SQLModel, table=True):
     """The last known state of every record of a side: the index that matching and deletion detection use."""
 
     __tablename__ = "seen_records"
-    __table_args__ = (Index("ix_seen_match", "connection", "side", "match_key"),)
+    __table_args__ = (
+        Index("ix_seen_match", "connection", "side", "match_key"),
+        Index("ix_seen_linked", "connection", "linked", "side", "record_id"),
+        Index("ix_seen_search", "connection", "search", "side", "record_id"),
+    )
 
     connection: str = Field(primary_key=True)
     side: str = Field(primary_key=True)
@@ -47,6 +51,10 @@ class SeenRecord(SQLModel, table=True):
     updated: datetime | None = None
     deleted: bool = False
     unsubscribed: bool = False
+    linked: bool = False
+    """Whether a link holds this record: kept by `save_links` and `remember`, so "not synced" is an index read."""
+    search: str | None = None
+    """Lowercased names and email of the record, for the dashboard's search."""
 
 
 class Cursor(SQLModel, table=True):

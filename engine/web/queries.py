@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import String, and_, cast, exists, func, or_, select, tuple_
+from sqlalchemy import String, cast, func, or_, select, tuple_
 
 from engine.state import tables as t
 from engine.state.store import StateStore
@@ -48,50 +48,63 @@ def _like(text: str) -> str:
 # the record index ----------------------------------------------------------------
 
 
-def _linked_to(connection: str) -> Any:
-    return exists().where(
-        _LINKS.c.connection == connection,
-        or_(
-            and_(_SEEN.c.side == "left", _LINKS.c.left_id == _SEEN.c.record_id),
-            and_(_SEEN.c.side == "right", _LINKS.c.right_id == _SEEN.c.record_id),
-        ),
-    )
-
-
 def records(
     store: StateStore, connection: str, synced: bool | None, q: str = "", after: str | None = None, limit: int = 50
 ) -> Page:
-    """Live records of both sides, linked (synced) or not, searched by id, email or any field's text."""
-    linked = _linked_to(connection)
-    query = select(_SEEN, linked.label("linked")).where(_SEEN.c.connection == connection, _SEEN.c.deleted.is_(False))
+    """Live records of both sides, linked (synced) or not, searched by id, email or name, in (side, id) order."""
+    query = select(_SEEN).where(_SEEN.c.connection == connection, _SEEN.c.deleted.is_(False))
     if synced is not None:
-        query = query.where(linked if synced else ~linked)
-    q = q.strip()
-    if q:
-        query = query.where(
-            or_(
-                _SEEN.c.record_id == q,
-                _SEEN.c.match_key == q.casefold(),
-                cast(_SEEN.c.fields, String).ilike(_like(q), escape="\\"),
-            )
-        )
+        query = query.where(_SEEN.c.linked.is_(synced))
     if after:
         side, _, record_id = after.partition(":")
         query = query.where(tuple_(_SEEN.c.side, _SEEN.c.record_id) > tuple_(side, record_id))
-    query = query.order_by(_SEEN.c.side, _SEEN.c.record_id).limit(limit + 1)
     with store.engine.begin() as tx:
-        rows = [
-            {
-                "side": r["side"],
-                "id": r["record_id"],
-                "synced": bool(r["linked"]),
-                "fields": r["fields"],
-                "tags": r["tags"],
-                "updated": r["updated"],
-            }
-            for r in tx.execute(query).mappings()
-        ]
+        if q.strip():
+            found = _matches(tx, connection, q.strip())
+            chunks = [
+                query.where(_SEEN.c.side == side, _SEEN.c.record_id.in_(ids[start : start + 500]))
+                for side, ids in found.items()
+                for start in range(0, len(ids), 500)
+            ]
+            result = sorted(
+                (dict(r) for chunk in chunks for r in tx.execute(chunk).mappings()),
+                key=lambda r: (r["side"], r["record_id"]),
+            )[: limit + 1]
+        else:
+            ordered = query.order_by(_SEEN.c.side, _SEEN.c.record_id).limit(limit + 1)
+            result = [dict(r) for r in tx.execute(ordered).mappings()]
+    rows = [
+        {"side": r["side"], "id": r["record_id"], "synced": bool(r["linked"]), "fields": r["fields"],
+         "tags": r["tags"], "updated": r["updated"]}
+        for r in result
+    ]
     return _page(rows, limit, lambda row: f"{row['side']}:{row['id']}")
+
+
+SEARCH_CAP = 5000
+"""A search reads at most this many matches (from an index), then pages through them."""
+
+
+def _matches(tx: Any, connection: str, q: str) -> dict[str, list[str]]:
+    """The ids a search matches on each side, found on an index, never by reading the records themselves.
+
+    An id, the start of an email (the match key) or the start of a name is an index lookup; a word inside
+    a name is matched against the short `search` column (names and email, lowercase) on its covering index.
+    """
+    folded = q.casefold()
+    pairs = select(_SEEN.c.side, _SEEN.c.record_id).where(_SEEN.c.connection == connection)
+    exact = [pairs.where(_SEEN.c.side == side, _SEEN.c.record_id == q) for side in ("left", "right")] + [
+        pairs.where(_SEEN.c.side == side, _SEEN.c.match_key >= folded, _SEEN.c.match_key < folded + "\U0010ffff")
+        for side in ("left", "right")
+    ]
+    found = {tuple(row) for query in exact for row in tx.execute(query.limit(SEARCH_CAP))}
+    if not found and "@" not in q:  # the start of the name: an index range
+        start = pairs.where(_SEEN.c.search >= folded, _SEEN.c.search < folded + "\U0010ffff")
+        found = {tuple(row) for row in tx.execute(start.limit(SEARCH_CAP))}
+    if not found and "@" not in q:  # a word inside: a scan of the covering index, not of the records
+        scan = pairs.where(_SEEN.c.search.like(_like(folded), escape="\\")).limit(SEARCH_CAP)
+        found = {tuple(row) for row in tx.execute(scan)}
+    return {side: sorted(rid for s, rid in found if s == side) for side in ("left", "right")}
 
 
 def record(store: StateStore, connection: str, side: str, record_id: str) -> dict[str, Any] | None:
@@ -187,24 +200,33 @@ def failures(store: StateStore, connection: str, after: str | None = None, limit
             for r in tx.execute(query.order_by(_RETRIES.c.side, _RETRIES.c.record_id).limit(limit + 1)).mappings()
         ]
         page = _page(rows, limit, lambda row: f"{row['side']}:{row['record_id']}")
-        for row in page.rows:
-            row["since"] = _failing_since(tx, connection, row["record_id"]) or row["last_failed_at"]
+        since = _failing_since(tx, connection, [row["record_id"] for row in page.rows])
+    for row in page.rows:
+        row["since"] = since.get(row["record_id"]) or row["last_failed_at"]
     return page
 
 
-def _failing_since(tx: Any, connection: str, record_id: str) -> datetime | None:
-    """When the current streak of failures of a record began: its first failure after its last success."""
-    mine = (
-        select(_EVENTS.c.id, _EVENTS.c.kind, _EVENTS.c.at)
+GOOD = ("created", "updated", "tagged", "untagged", "linked")
+
+
+def _failing_since(tx: Any, connection: str, record_ids: list[str]) -> dict[str, datetime]:
+    """When the current streak of failures of each record began: its first failure after its last success."""
+    if not record_ids:
+        return {}
+    query = (
+        select(_EVENTS.c.record_id, _EVENTS.c.kind, _EVENTS.c.at)
         .join(_RUNS, _RUNS.c.id == _EVENTS.c.run_id)
-        .where(_EVENTS.c.record_id == record_id, _RUNS.c.connection == connection)
-        .subquery()
+        .where(
+            _EVENTS.c.record_id.in_(record_ids),
+            _RUNS.c.connection == connection,
+            _EVENTS.c.kind.in_(("failed", *GOOD)),
+        )
+        .order_by(_EVENTS.c.id)
     )
-    last_good = tx.execute(
-        select(func.max(mine.c.id)).where(mine.c.kind.in_(("created", "updated", "tagged", "linked")))
-    ).scalar()
-    first_bad = select(func.min(mine.c.at)).where(mine.c.kind == "failed")
-    if last_good is not None:
-        first_bad = first_bad.where(mine.c.id > last_good)
-    value: datetime | None = tx.execute(first_bad).scalar()
-    return value
+    since: dict[str, datetime] = {}
+    for record_id, kind, at in tx.execute(query):
+        if kind != "failed":
+            since.pop(record_id, None)
+        else:
+            since.setdefault(record_id, at)
+    return since
