@@ -35,7 +35,7 @@ def environment() -> Environment:
 
 def page(request: Request, template: str, status: int = 200, **context: Any) -> HTMLResponse:
     """A whole page, or only the block named by `?fragment=` (or htmx's `HX-Target` when it names a block)."""
-    context = {"request": request, "csrf": getattr(request.state, "csrf", ""), **context}
+    context = {**_common(request), **context}
     block = _wanted_block(request)
     if block is not None:
         try:
@@ -46,8 +46,17 @@ def page(request: Request, template: str, status: int = 200, **context: Any) -> 
 
 
 def fragment(request: Request, template: str, block: str, **context: Any) -> str:
-    context = {"request": request, "csrf": getattr(request.state, "csrf", ""), **context}
+    context = {**_common(request), **context}
     return _redacted(render_block(environment(), template, block, **context))
+
+
+def _common(request: Request) -> dict[str, Any]:
+    state = request.state
+    return {
+        "request": request,
+        "csrf": getattr(state, "csrf", ""),
+        "login_required": getattr(state, "login_required", False),
+    }
 
 
 def _wanted_block(request: Request) -> str | None:
@@ -91,5 +100,7 @@ def ago(value: datetime | None, now: datetime | None = None) -> str:
 
 def shown(value: Any, width: int = 80) -> str:
     """A field value as short text (the template escapes it)."""
+    if value is None or value == "":
+        return "(empty)"
     text = value if isinstance(value, str) else json.dumps(value, default=str, ensure_ascii=False)
     return text if len(text) <= width else text[: width - 1] + "…"

@@ -121,6 +121,7 @@ class WebAuth:
             return
         scope.setdefault("state", {})["session"] = session
         scope["state"]["csrf"] = self.sessions.csrf(session)
+        scope["state"]["login_required"] = not self.sessions.open
         if fresh is None:
             await self.app(scope, receive, send)
             return
