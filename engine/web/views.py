@@ -9,7 +9,7 @@ from typing import Any
 from engine.conditions import describe
 from engine.config.models import Action, Condition, Connection, Direction
 from engine.connection import field_mappings
-from engine.mapping import _as_tuple, entry_key
+from engine.mapping import entry_key
 from engine.planner.model import SIDES, Conflict, Create, Plan, Review, Skip, Tag, Update
 from engine.plugins import registry
 from engine.service import history
@@ -111,6 +111,10 @@ def mapping_rows(service: Service, connection: Connection) -> list[MappingRow]:
             )
         )
     return rows
+
+
+def _as_tuple(value: str | list[str]) -> tuple[str, ...]:
+    return (value,) if isinstance(value, str) else tuple(value)
 
 
 def _transform_words(name: str | None, args: dict[str, Any], left: tuple[str, ...], right: tuple[str, ...]) -> str:

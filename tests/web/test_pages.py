@@ -6,6 +6,8 @@ import re
 
 import pytest
 
+from engine.secrets import REDACTOR
+from engine.service.runs import Live
 from engine.state.review import DELETION
 from tests.web.conftest import IMG, SCRIPT, Dashboard
 
@@ -220,3 +222,25 @@ def test_the_json_api_keeps_its_answers(dashboard: Dashboard) -> None:
     assert dashboard.client.get("/connections").headers["content-type"] == "application/json"
     assert dashboard.client.get("/healthz").json()["status"] == "ok"
     assert dashboard.client.get("/records", params={"connection": "people"}).status_code == 200
+
+
+def test_a_run_in_progress_streams_its_progress_bar(dashboard: Dashboard) -> None:
+    dashboard.service.runs.live["people"] = Live("api", phase="writing", done=3, total=10)
+    try:
+        with dashboard.client.stream("GET", "/ui/stream", params={"events": 1}) as response:
+            body = "".join(response.iter_text())
+        assert '<progress max="10" value="3"' in body and "3 / 10 writes" in body and "badge running" not in body
+        assert 'progress aria-label="reading both sides"' not in body
+    finally:
+        dashboard.service.runs.live.pop("people")
+
+
+def test_known_secrets_never_reach_a_page(dashboard: Dashboard) -> None:
+    secret = "sk_live_dashboard_" + "9f8e7d6c5b4a"
+    REDACTOR.add(secret)
+    dashboard.left.add({"email": "leak@example.com", "name": f"Pasted {secret}"})
+    dashboard.run()
+    for path in ("/ui/connections/people/records?q=leak", "/ui/runs/1"):
+        html = dashboard.client.get(path).text
+        assert secret not in html
+    assert "Pasted" in dashboard.client.get("/ui/connections/people/records", params={"q": "leak"}).text
