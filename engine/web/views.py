@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
+
+from sqlalchemy import select
 
 from engine.conditions import describe
 from engine.config.models import Action, Condition, Connection, Direction
@@ -14,7 +16,11 @@ from engine.planner.model import SIDES, Conflict, Create, Plan, Review, Skip, Ta
 from engine.plugins import registry
 from engine.service import history
 from engine.service.app import Service
+from engine.state import tables as t
+from engine.state.locks import _holder_gone
 from engine.web.health import Health, health
+
+_LOCKS = t.Lock.__table__  # type: ignore[attr-defined]
 
 ARROWS = {
     Direction.TWO_WAY: "both ways",
@@ -66,13 +72,15 @@ def account_status(_service: Service, _connection: Connection) -> str | None:
 
 
 def _lock_held(service: Service, name: str) -> bool:
-    """Whether another process holds the run lock (so a `running` row there is alive)."""
-    holder = f"probe:{id(service)}"
-    lock = history.run_lock(name)
-    if service.store.acquire(lock, holder):
-        service.store.release(lock, holder)
+    """Whether a live process holds the run lock (so a `running` row is alive). Reads only: never takes it."""
+    query = select(_LOCKS.c.holder, _LOCKS.c.expires_at).where(_LOCKS.c.name == history.run_lock(name))
+    with service.store.engine.begin() as tx:
+        row = tx.execute(query).first()
+    if row is None:
         return False
-    return True
+    holder, expires = row
+    expires = expires if expires.tzinfo else expires.replace(tzinfo=UTC)
+    return bool(expires > datetime.now(UTC) and not _holder_gone(holder))
 
 
 def connection_rows(service: Service) -> list[ConnectionRow]:

@@ -5,10 +5,12 @@ from __future__ import annotations
 import re
 
 import pytest
+from sqlalchemy import text
 
 from engine.secrets import REDACTOR
 from engine.service.runs import Live
 from engine.state.review import DELETION
+from engine.state.store import process_holder
 from tests.web.conftest import IMG, SCRIPT, Dashboard
 
 
@@ -34,8 +36,8 @@ def test_every_page_renders(dashboard: Dashboard, path: str, expected: list[str]
     response = dashboard.client.get(path)
     assert response.status_code == 200, response.text
     assert response.headers["content-type"].startswith("text/html")
-    for text in expected:
-        assert text in response.text, text
+    for wanted in expected:
+        assert wanted in response.text, wanted
 
 
 @pytest.mark.parametrize(
@@ -244,3 +246,19 @@ def test_known_secrets_never_reach_a_page(dashboard: Dashboard) -> None:
         html = dashboard.client.get(path).text
         assert secret not in html
     assert "Pasted" in dashboard.client.get("/ui/connections/people/records", params={"q": "leak"}).text
+
+
+@pytest.mark.parametrize(("holder_alive", "badge"), [(False, "stalled"), (True, "running")])
+def test_a_run_row_left_running_is_stalled_unless_a_live_process_holds_it(
+    dashboard: Dashboard, holder_alive: bool, badge: str
+) -> None:
+    """A run stuck "running" after its process died shows as stalled, not as running (nor as ok)."""
+    store = dashboard.service.store
+    store.start_run("people", "schedule")  # the row a killed process leaves behind
+    if holder_alive:
+        assert store.acquire("run:people", process_holder())  # this process: alive
+    else:
+        assert store.acquire("run:people", "otherhost:1:dead")  # another machine's expired-or-not holder
+        with store.engine.begin() as tx:
+            tx.execute(text("UPDATE locks SET expires_at = '2000-01-01 00:00:00' WHERE name = 'run:people'"))
+    assert f"badge {badge}" in dashboard.client.get("/").text
