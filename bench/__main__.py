@@ -8,7 +8,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from bench import quickbooks, report, scale, scenarios
+from bench import dashboard, quickbooks, report, scale, scenarios
 
 SMOKE_SIZE = 300
 DEFAULT_SIZE = 10_000
@@ -21,8 +21,12 @@ def parse(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--smoke", action="store_true", help=f"a quick run at {SMOKE_SIZE} records (CI)")
     parser.add_argument("--json", action="store_true", help="print one JSON document instead of the table")
     parser.add_argument(
-        "--only", default="B1,B2,B3,B4", help="comma-separated benchmarks (B1-B3 run together; B5 needs PostgreSQL)"
+        "--only",
+        default="B1,B2,B3,B4,D1",
+        help="comma-separated benchmarks (B1-B3 run together; B5 needs PostgreSQL and is not in the default set)",
     )
+    parser.add_argument("--dashboard-links", type=int, default=100_000, help="linked records for D1")
+    parser.add_argument("--dashboard-runs", type=int, default=1_000, help="runs in the history for D1")
     parser.add_argument("--quickbooks-size", type=int, default=QUICKBOOKS_SIZE,
                         help="largest size of B1 into QuickBooks (0: skip it)")
     return parser.parse_args(argv)
@@ -47,6 +51,10 @@ def main(argv: list[str] | None = None) -> int:
     if "B5" in wanted:
         with tempfile.TemporaryDirectory(prefix="pairsync-bench-b5-") as folder:
             results += scale.b5(Path(folder))
+    if "D1" in wanted:
+        links, runs = (SMOKE_SIZE, 20) if args.smoke else (args.dashboard_links, args.dashboard_runs)
+        with tempfile.TemporaryDirectory(prefix="pairsync-bench-d1-") as folder:
+            results.append(dashboard.d1_pages(Path(folder), links, runs))
     across = report.b2_consistency(results)
     if across is not None:
         results.append(across)
@@ -77,6 +85,7 @@ def knobs() -> dict[str, str]:
         "B3": "both sandboxes at zero latency, no rate limit; CPU of the engine's thread only",
         "B5": "memory accounts in JSON files, 100 ms per request; PostgreSQL state and queue on this machine",
         "B4": f"stripe sandbox latency {scenarios.STRIPE_REALISTIC.latency_ms:g} ms, no rate limit",
+        "D1": "SQLite state seeded directly; pages asked in-process through Starlette's test client (no network)",
     }
 
 

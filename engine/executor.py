@@ -15,7 +15,21 @@ from typing import Any, TypeVar
 
 from engine.connector import Connector
 from engine.mapping import Mapper
-from engine.planner.model import SIDES, Base, Conflict, Create, Link, LinkOnly, Plan, Side, Skip, Tag, Update, other
+from engine.planner.model import (
+    SIDES,
+    Base,
+    Conflict,
+    Create,
+    Link,
+    LinkOnly,
+    Plan,
+    Review,
+    Side,
+    Skip,
+    Tag,
+    Update,
+    other,
+)
 from engine.progress import NoPhases, Phases
 from engine.records import Record, WriteRequest, WriteResult
 from engine.secrets import REDACTOR
@@ -80,6 +94,7 @@ class Executor:
             self.unconfirmed.setdefault(_ids(op.link), set()).update(op.keys)
         self._journal(plan)
         self._record_notes(plan)
+        self._hold_for_review(plan.of(Review))
         links = plan.of(LinkOnly)
         self._save_links([op for op in links if not self._has_writes(op.link)])
         self.store.settle([(key, None, None) for op in links for key in op.settles])
@@ -122,6 +137,19 @@ class Executor:
                 )
             elif isinstance(op, LinkOnly) and op.new:
                 self._event("left", op.link.left_id, "linked", right_id=op.link.right_id)
+            elif isinstance(op, Review):
+                self._event(op.side, op.record_id, "held", tag=op.tag, reason=op.reason)
+
+    def _hold_for_review(self, ops: list[Review]) -> None:
+        """Deletion tags that wait for a person: into the review queue, written once approved."""
+        self.store.hold_deletions(
+            self.connection,
+            [
+                {"side": op.side, "record_id": op.record_id, "tag": op.tag, "reason": op.reason,
+                 "left_id": op.left_id, "right_id": op.right_id}
+                for op in ops
+            ],
+        )
 
     def _event(self, side: str | None, record_id: str | None, kind: str, **detail: Any) -> None:
         self.outcome.events.append({"side": side, "record_id": record_id, "kind": kind, "detail": detail})

@@ -85,6 +85,8 @@ class Report:
             warnings=[*self.warnings, *([f"blocked: {self.plan.blocked}"] if self.plan.blocked else [])],
             notes=self.notes,
         )
+        if counts["held"]:
+            data["held_for_review"] = counts["held"]
         if self.plan.blocked:
             data["blocked"] = self.plan.blocked
         if self.error:
@@ -273,6 +275,8 @@ class Session:
             unsubscribes=c.unsubscribes,
             tags_supported={side: self.connectors[side].capabilities.tags for side in SIDES},
             pending={} if self.fresh else self.store.pending(name),
+            picks=self.store.picks(name),
+            decisions=self.store.decisions(name),
             breaker=c.breaker,
             force=force,
             new_key=lambda: f"{name}:{uuid.uuid4().hex}",
@@ -320,6 +324,7 @@ async def run_connection(
     reader: Reader | None = None,
     now: datetime | None = None,
     phases: Phases | None = None,
+    on_plan: Callable[[Plan], None] | None = None,
 ) -> Report:
     stopped = paused(loaded, connection, store)
     if stopped is not None:
@@ -331,7 +336,7 @@ async def run_connection(
         )
     with held:  # renewed while the run lasts; every write batch checks it first
         report = await _run_locked(
-            loaded, connection, store, full, force, trigger, progress, reader, now, held.check, phases
+            loaded, connection, store, full, force, trigger, progress, reader, now, held.check, phases, on_plan
         )
     report.notes += await after_run(loaded, store, report)
     return report
@@ -349,6 +354,7 @@ async def _run_locked(
     now: datetime | None = None,
     guard: Callable[[], None] | None = None,
     phases: Phases | None = None,
+    on_plan: Callable[[Plan], None] | None = None,
 ) -> Report:
     name = connection.name
     run_id = store.start_run(name, trigger)
@@ -361,7 +367,7 @@ async def _run_locked(
         store.finish_run(run_id, report.status, report.summary())
         raise
     try:
-        report = await _sync(session, run_id, full, force, progress, reader, report, now, guard)
+        report = await _sync(session, run_id, full, force, progress, reader, report, now, guard, on_plan)
     except (asyncio.CancelledError, KeyboardInterrupt):
         report.status = "interrupted"
         report.requests = session.requests()
@@ -392,12 +398,15 @@ async def _sync(
     report: Report,
     now: datetime | None = None,
     guard: Callable[[], None] | None = None,
+    on_plan: Callable[[Plan], None] | None = None,
 ) -> Report:
     """Read, plan and write; `report` is filled as the run goes, so an interrupted run can say how far it got."""
     name, store = session.connection.name, session.store
     session.check_accounts(apply=True)
     reads = await session.read_both(reader or _change_feed(full))
     result = plan(session.plan_input(reads, force, now))
+    if on_plan is not None:
+        on_plan(result)  # the service shows progress against the planned writes
     report.plan, report.warnings, report.notes = result, session.prepared.warnings, _notes(reads, session)
     report.labels = session.labels(reads)
     if result.blocked:
@@ -411,6 +420,7 @@ async def _sync(
     report.outcome = executor.outcome
     report.outcome = await executor.execute(result)
     _remember(store, session, reads, report.outcome)
+    _close_reviews(store, name, result, report.outcome)
     report.status = "failed" if report.outcome.failed else "ok"
     report.links_total = len(store.links(name))
     return report
@@ -460,6 +470,16 @@ def _notes(reads: dict[Side, SideRead], session: Session) -> list[str]:
 
 class SideUnreachable(Exception):
     """A side's app did not answer; the message names the account, the URL and what to check."""
+
+
+def _close_reviews(store: StateStore, name: str, result: Plan, outcome: Outcome) -> None:
+    """Review items this run applied; one whose record failed stays for the next run."""
+    failures = outcome.failures
+    store.close_reviews(
+        name,
+        [(left, key) for left, key in result.reviewed_picks if left not in failures["left"]],
+        [(side, rid) for side, rid in result.reviewed_deletions if rid not in failures[side]],
+    )
 
 
 def _failed(name: str, session: Session, error: BaseException) -> Report:

@@ -247,8 +247,19 @@ def sandbox(
 
 
 @app.command()
-def demo(keep: Annotated[Path | None, typer.Option(help="Keep the demo folder here.")] = None) -> None:
-    """Start local sandboxes, seed sample customers, plan and run a two-way sync, then stop."""
+def demo(
+    keep: Annotated[Path | None, typer.Option(help="Keep the demo folder here.")] = None,
+    serve: Annotated[bool, typer.Option("--serve", help="Then serve the dashboard until Ctrl-C.")] = False,
+    port: Annotated[int, typer.Option(help="Port of the dashboard with --serve.")] = 8787,
+    open_browser: Annotated[bool, typer.Option("--open/--no-open", help="Open the dashboard in a browser.")] = True,
+) -> None:
+    """Start local sandboxes, seed sample customers, plan and run a two-way sync, then stop (or, with --serve,
+    leave the service running with its dashboard open)."""
+    if serve:
+        from engine.web.demo import serve_demo
+
+        serve_demo(keep, port, open_browser)
+        return
     from engine.demo import run_demo
 
     run_demo(keep)

@@ -132,6 +132,7 @@ class TagSignal(Strict):
 
 class Deletions(TagSignal):
     tag: str = "pairsync Trash"
+    review: bool = Field(False, description="Hold each deletion tag in the dashboard's review queue until approved.")
 
 
 class Unsubscribes(TagSignal):

@@ -5,9 +5,10 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
+from typing import Any
 
 from engine.conditions import BUILTIN_OPS, Op
-from engine.config.models import Action, Breaker, Direction, Mode, TagSignal
+from engine.config.models import Action, Breaker, Deletions, Direction, Mode, TagSignal
 from engine.mapping import Mapper
 from engine.planner.model import (
     Link,
@@ -50,13 +51,17 @@ class PlanInput:
     condition_ops: Mapping[str, Op] = field(default_factory=lambda: dict(BUILTIN_OPS))
     now: datetime = field(default_factory=lambda: datetime.now(UTC))
     clocked: bool = False
-    deletions: TagSignal | None = None
+    deletions: Deletions | None = None
     unsubscribes: TagSignal | None = None
     tags_supported: Mapping[Side, bool] = field(default_factory=lambda: {"left": True, "right": True})
     pending: Mapping[tuple[str, str, str], str] = field(default_factory=dict)
     breaker: Breaker = field(default_factory=Breaker)
     force: bool = False
     new_key: Callable[[], str] = lambda: "key"
+    picks: Mapping[tuple[str, str], Any] = field(default_factory=dict)
+    """Values picked in the review queue, by (left id, mapping key): written to both sides."""
+    decisions: Mapping[tuple[str, str], str] = field(default_factory=dict)
+    """Reviewed deletions by (side to tag, record id): "approved" or "dismissed"."""
 
 
 class PlannerBase:

@@ -11,6 +11,7 @@ from engine.planner.model import (
     Base,
     Link,
     LinkOnly,
+    Review,
     Side,
     Skip,
     Tag,
@@ -40,7 +41,27 @@ class LinkedPlanner(MergePlanner):
             if left is not None and not left.deleted and left.get(entry.left[0]) != link.right_id:
                 yield link
 
+    def _reviewed(self) -> Iterable[Link]:
+        """Links a person acted on in the review queue: a picked conflict value, a decided deletion."""
+        if not self.d.picks and not self.d.decisions:
+            return
+        lefts = {left for left, _key in self.d.picks}
+        for link in self.d.links:
+            if link.left_id in lefts or self._decided(link) is not None:
+                yield link
+
+    def _decided(self, link: Link) -> Side | None:
+        """The deleted side of a link whose deletion was decided in review (its other record gets the tag)."""
+        for target in SIDES:
+            if (target, link.id_of(target)) in self.d.decisions:
+                return other(target)
+        return None
+
     def _linked(self, link: Link) -> None:
+        decided = self._decided(link) if self.d.decisions else None
+        if decided is not None and not any(link.base.of(side).get(DELETED) for side in SIDES):
+            self._deleted(link, decided)  # the record may be back to live in an incomplete listing's index
+            return
         records = {side: self._current(side, link.id_of(side)) for side in SIDES}
         for side in SIDES:
             if link.base.of(side).get(DELETED):
@@ -63,9 +84,16 @@ class LinkedPlanner(MergePlanner):
         base.of(side)[DELETED] = True
         rule = self.d.deletions
         reason = f"{side} record {link.id_of(side)} was deleted"
+        decision = self.d.decisions.get((target, link.id_of(target)))
+        if decision is not None:
+            self.plan.reviewed_deletions.append((target, link.id_of(target)))
         if rule is not None and rule.enabled and self._tag_allowed(target, link.id_of(target), reason):
-            self.emit(Tag(target, link.id_of(target), rule.tag, True, reason, self.d.new_key(), link, base))
-            return
+            if rule.review and decision is None:
+                self.emit(Review(target, link.id_of(target), rule.tag, reason, link.left_id, link.right_id))
+                return
+            if decision != "dismissed":
+                self.emit(Tag(target, link.id_of(target), rule.tag, True, reason, self.d.new_key(), link, base))
+                return
         self.emit(LinkOnly(link, base))
 
     def _unsubscribes(self, link: Link, records: dict[Side, Record]) -> None:

@@ -57,6 +57,9 @@ class MergePlanner(ActionPlanner):
         sources: dict[str, bool],
         records: dict[str, Record],
     ) -> None:
+        if (link.left_id, key) in self.d.picks:
+            self._write_pick(link, key, values, base, writes)
+            return
         lv, rv = values["left"][key], values["right"][key]
         if lv == rv:
             base.left[key] = base.right[key] = lv
@@ -72,6 +75,18 @@ class MergePlanner(ActionPlanner):
         value = lv if winner == "left" else rv
         writes[target][key] = value
         base.left[key] = base.right[key] = value
+
+    def _write_pick(
+        self, link: Link, key: str, values: dict[str, dict[str, Any]], base: Base, writes: dict[Side, dict[str, Any]]
+    ) -> None:
+        """A value a person picked in the review queue: written to each side that differs and may be written."""
+        value = self.d.picks[(link.left_id, key)]
+        for side in SIDES:
+            current = values[side][key]
+            if current != value and self.d.mapper.can_write(key, side, self.d.direction):
+                writes[side][key] = current = value
+            base.of(side)[key] = current
+        self.plan.reviewed_picks.append((link.left_id, key))
 
     def _winner(
         self,

@@ -106,7 +106,19 @@ class Conflict:
     rule: str
 
 
-Operation = Create | Update | LinkOnly | Tag | Skip | Conflict
+@dataclass(frozen=True)
+class Review:
+    """A deletion tag held for a person's approval (`deletions: {review: true}`): nothing is written yet."""
+
+    side: Side
+    record_id: str
+    tag: str
+    reason: str
+    left_id: str
+    right_id: str
+
+
+Operation = Create | Update | LinkOnly | Tag | Skip | Conflict | Review
 
 
 @dataclass
@@ -115,6 +127,10 @@ class Plan:
     operations: list[Operation] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     blocked: str | None = None
+    reviewed_picks: list[tuple[str, str]] = field(default_factory=list)
+    """(left id, mapping key) of values picked in the review queue that this plan writes or finds written."""
+    reviewed_deletions: list[tuple[str, str]] = field(default_factory=list)
+    """(side to tag, record id) of decided deletions this plan applies."""
 
     def of(self, kind: type[Any]) -> list[Any]:
         return [op for op in self.operations if isinstance(op, kind)]
@@ -138,4 +154,5 @@ class Plan:
             "skipped": len(self.of(Skip)),
             "conflicts": len(self.of(Conflict)),
             "linked": sum(op.new for op in self.of(LinkOnly)),
+            "held": len(self.of(Review)),
         }

@@ -38,7 +38,7 @@ class _Planner(MatchPlanner):
                     touched[id(link)] = link
                 elif not record.deleted:
                     unlinked[side].append(record)
-        for link in [*self._vanished(), *self._ids_to_write()]:
+        for link in [*self._vanished(), *self._ids_to_write(), *self._reviewed()]:
             touched[id(link)] = link
         for link in touched.values():
             self._linked(link)

@@ -43,9 +43,12 @@ def build_app(loaded: LoadedConfig, settings: ServiceSettings, queued: bool = Fa
     async def bad_request(_request: Request, error: Exception) -> Response:
         return problem(str(error), 400)
 
+    from engine.web import dashboard  # the dashboard builds on this package: imported once it is complete
+
+    web_routes, web_auth = dashboard(service, settings.token)
     app = Starlette(
-        routes=routes(service),
-        middleware=[Middleware(BearerAuth, token=settings.token)],
+        routes=[*routes(service), *web_routes],
+        middleware=[Middleware(BearerAuth, token=settings.token), web_auth],
         exception_handlers={BadRequest: bad_request},
         lifespan=lifespan,
     )

@@ -14,6 +14,8 @@ from apscheduler.triggers.interval import IntervalTrigger
 
 from engine.config import ConfigError, LoadedConfig, load_config
 from engine.config.models import Connection
+from engine.planner.model import Side
+from engine.service.targeted import targeted_reader
 from engine.secrets import REDACTOR
 from engine.service import history
 from engine.service.metrics import Metrics
@@ -150,12 +152,14 @@ class Service:
 
     # runs ------------------------------------------------------------------------
 
-    def spawn_run(self, name: str, trigger: str) -> None:
-        """Start a run without waiting for it (run-now through the API); queued, a job is deferred."""
+    def spawn_run(self, name: str, trigger: str, named: dict[Side, list[str]] | None = None) -> None:
+        """Start a run without waiting for it (run-now through the API, a resync from the dashboard: `named`
+        records only); queued, the request becomes a job."""
         if self.queue is not None:
-            self._spawn(self.queue.ask(name, trigger))
+            self._spawn(self.queue.ask(name, trigger, named))
             return
-        self._spawn(self.runs.run(name, trigger, wait=False))
+        reader = targeted_reader(named) if named else None
+        self._spawn(self.runs.run(name, trigger, reader=reader, wait=False))
 
     async def _tick(self) -> None:
         if self.queue is not None:

@@ -1,4 +1,5 @@
-"""Bearer-token check for the API. Webhooks carry their own signatures and `/healthz` stays open for probes."""
+"""Bearer-token check for the API. Webhooks carry their own signatures, `/healthz` stays open for probes, and the
+dashboard's paths (engine.web) check their own session cookie."""
 
 from __future__ import annotations
 
@@ -6,6 +7,8 @@ import hmac
 from typing import Any
 
 from starlette.responses import JSONResponse
+
+from engine.web.session import is_web
 
 OPEN_PREFIXES = ("/webhooks/", "/healthz")
 
@@ -18,7 +21,8 @@ class BearerAuth:
         self.expected = f"Bearer {token}".encode() if token else None
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
-        if scope["type"] != "http" or self.expected is None or scope["path"].startswith(OPEN_PREFIXES):
+        path = scope.get("path", "")
+        if scope["type"] != "http" or self.expected is None or path.startswith(OPEN_PREFIXES) or is_web(path):
             await self.app(scope, receive, send)
             return
         given = dict(scope["headers"]).get(b"authorization", b"")

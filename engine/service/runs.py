@@ -13,15 +13,32 @@ import asyncio
 import logging
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 
 from engine.config.loaded import LoadedConfig
-from engine.planner.model import Side
+from engine.planner.model import Plan, Side
 from engine.runner import Reader, Report, Session, SideRead, run_connection
 from engine.service.history import mark_interrupted
 from engine.service.metrics import Metrics
 from engine.state.store import StateStore
 
 log = logging.getLogger("pairsync.service")
+
+
+@dataclass
+class Live:
+    """How far a run in progress is: reading both sides, then `done` of `total` planned writes."""
+
+    trigger: str
+    phase: str = "reading"
+    done: int = 0
+    total: int = 0
+
+    def planned(self, plan: Plan) -> None:
+        self.phase, self.total = "writing", plan.writes()
+
+    def advance(self, count: int) -> None:
+        self.done = min(self.total, self.done + count) if self.total else self.done + count
 
 
 class Runs:
@@ -32,6 +49,7 @@ class Runs:
         self.stopping = False
         self._locks: dict[str, asyncio.Lock] = {}
         self._active: dict[asyncio.Task[Report], str] = {}
+        self.live: dict[str, Live] = {}
 
     def running(self, name: str) -> bool:
         return name in self._active.values()
@@ -59,14 +77,20 @@ class Runs:
         loaded = self.loaded()
         sessions: list[Session] = []
         started = time.monotonic()
-        report = await run_connection(
-            loaded,
-            loaded.config.connection(name),
-            self.store,
-            full=full,
-            trigger=trigger,
-            reader=_watching(reader, full, sessions),
-        )
+        live = self.live[name] = Live(trigger)
+        try:
+            report = await run_connection(
+                loaded,
+                loaded.config.connection(name),
+                self.store,
+                full=full,
+                trigger=trigger,
+                reader=_watching(reader, full, sessions),
+                progress=live.advance,
+                on_plan=live.planned,
+            )
+        finally:
+            self.live.pop(name, None)
         self.metrics.record_run(trigger, report, time.monotonic() - started, sessions[0] if sessions else None)
         summary = report.summary()
         done = {k: summary[k] for k in ("created", "updated", "tagged", "untagged")}

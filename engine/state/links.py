@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import bindparam, delete, exists, func, select, update
 
 from engine.planner.model import Base, Link
 from engine.records import Record, match_key
@@ -15,7 +16,22 @@ from engine.state.tables import utcnow
 _LINKS = t.Link.__table__  # type: ignore[attr-defined]
 _SEEN = t.SeenRecord.__table__  # type: ignore[attr-defined]
 
-_SEEN_STATE = ("match_key", "fields", "tags", "updated", "deleted", "unsubscribed")
+_SEEN_STATE = ("match_key", "fields", "tags", "updated", "deleted", "unsubscribed", "search", "linked")
+_SEARCHED = ("name", "email")
+
+
+def search_text(fields: Mapping[str, Any]) -> str | None:
+    """The names, then the email, of a record in lowercase: what the dashboard searches.
+
+    Fields whose name contains "name" or "email" count, whatever the connector calls them.
+    """
+    words = [
+        str(value).casefold()
+        for part in _SEARCHED  # names first, so that a name's start is the start of the text (an index range)
+        for key, value in fields.items()
+        if isinstance(value, str) and value and part in key.casefold()
+    ]
+    return " ".join(dict.fromkeys(words))[:300] or None
 
 
 class LinkStore(Database):
@@ -44,15 +60,19 @@ class LinkStore(Database):
         with self._tx() as tx:
             for start in range(0, len(rows), 400):
                 chunk = rows[start : start + 400]
-                lefts = [row["left_id"] for row in chunk]
-                rights = [row["right_id"] for row in chunk]
-                tx.execute(
-                    delete(_LINKS).where(
-                        _LINKS.c.connection == connection,
-                        _LINKS.c.left_id.in_(lefts) | _LINKS.c.right_id.in_(rights),
-                    )
+                lefts: list[str] = [str(row["left_id"]) for row in chunk]
+                rights: list[str] = [str(row["right_id"]) for row in chunk]
+                replaced = (
+                    _LINKS.c.connection == connection,
+                    _LINKS.c.left_id.in_(lefts) | _LINKS.c.right_id.in_(rights),
                 )
+                old = tx.execute(select(_LINKS.c.left_id, _LINKS.c.right_id).where(*replaced)).all()
+                tx.execute(delete(_LINKS).where(*replaced))
                 tx.execute(_LINKS.insert(), chunk)
+                _mark_linked(tx, connection, "left", {left for left, _ in old} - set(lefts), False)
+                _mark_linked(tx, connection, "right", {right for _, right in old} - set(rights), False)
+                _mark_linked(tx, connection, "left", lefts, True)
+                _mark_linked(tx, connection, "right", rights, True)
 
     def remember(self, connection: str, side: str, records: Sequence[Record], match_field: str) -> None:
         """Save the last seen state of records (bulk upsert)."""
@@ -70,10 +90,15 @@ class LinkStore(Database):
                 "updated": r.updated,
                 "deleted": r.deleted,
                 "unsubscribed": r.unsubscribed,
+                "search": search_text(r.fields),
+                "link_connection": connection,
+                "link_id": r.id,
             }
             for r in records
         ]
-        statement = self._upsert(_SEEN)
+        column = _LINKS.c.left_id if side == "left" else _LINKS.c.right_id
+        linked = exists().where(_LINKS.c.connection == bindparam("link_connection"), column == bindparam("link_id"))
+        statement = self._upsert(_SEEN).values(linked=linked)
         statement = statement.on_conflict_do_update(
             index_elements=["connection", "side", "record_id"],
             set_={k: statement.excluded[k] for k in _SEEN_STATE},
@@ -106,3 +131,13 @@ class LinkStore(Database):
                     .where(_SEEN.c.connection == connection, _SEEN.c.side == side, _SEEN.c.deleted.is_(False))
                 ).scalar_one()
             )
+
+
+def _mark_linked(tx: Any, connection: str, side: str, ids: Iterable[str], linked: bool) -> None:
+    wanted = list(ids)
+    if wanted:
+        tx.execute(
+            update(_SEEN)
+            .where(_SEEN.c.connection == connection, _SEEN.c.side == side, _SEEN.c.record_id.in_(wanted))
+            .values(linked=linked)
+        )

@@ -101,6 +101,11 @@ class RunStore(Database):
             row = tx.execute(select(_RUNS).where(_RUNS.c.id == run_id)).mappings().first()
             return dict(row) if row else None
 
+    def event(self, event_id: int) -> dict[str, Any] | None:
+        with self._tx() as tx:
+            row = tx.execute(select(_EVENTS).where(_EVENTS.c.id == event_id)).mappings().first()
+            return dict(row) if row else None
+
     def events(self, run_id: int) -> list[dict[str, Any]]:
         with self._tx() as tx:
             rows = tx.execute(select(_EVENTS).where(_EVENTS.c.run_id == run_id).order_by(_EVENTS.c.id)).mappings()

@@ -20,6 +20,8 @@ from engine.state.notices import NoticeStore
 from engine.state.problems import explain
 from engine.state.requests import RequestStore
 from engine.state.retries import RetryStore
+from engine.state.review import ReviewStore
+from engine.state.review import ReviewStore
 from engine.state.runs import RunStore
 from engine.state.schedules import ScheduleStore
 
@@ -39,9 +41,10 @@ class StateStore(
     IdentityStore,
     AccountStore,
     NoticeStore,
+    ReviewStore,
 ):
     """Links and merge bases, the record index, cursors, the write journal, runs, retries, credentials, locks,
-    account identities and health, notices sent, and for the queue the shared schedules and run requests.
+    account identities and health, notices sent, the review queue, and for the queue the shared schedules and run requests.
 
     Opening it closes the runs a dead process left `running` (`closed_on_open` holds their ids).
     """

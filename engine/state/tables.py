@@ -36,7 +36,11 @@ class SeenRecord(SQLModel, table=True):
     """The last known state of every record of a side: the index that matching and deletion detection use."""
 
     __tablename__ = "seen_records"
-    __table_args__ = (Index("ix_seen_match", "connection", "side", "match_key"),)
+    __table_args__ = (
+        Index("ix_seen_match", "connection", "side", "match_key"),
+        Index("ix_seen_linked", "connection", "linked", "side", "record_id"),
+        Index("ix_seen_search", "connection", "search", "side", "record_id"),
+    )
 
     connection: str = Field(primary_key=True)
     side: str = Field(primary_key=True)
@@ -47,6 +51,10 @@ class SeenRecord(SQLModel, table=True):
     updated: datetime | None = None
     deleted: bool = False
     unsubscribed: bool = False
+    linked: bool = False
+    """Whether a link holds this record: kept by `save_links` and `remember`, so "not synced" is an index read."""
+    search: str | None = None
+    """Lowercased names and email of the record, for the dashboard's search."""
 
 
 class Cursor(SQLModel, table=True):
@@ -96,6 +104,7 @@ class RunEvent(SQLModel, table=True):
     """What happened to one record in a run: what changed, why, errors, the losing value of a conflict."""
 
     __tablename__ = "run_events"
+    __table_args__ = (Index("ix_run_events_record", "record_id", "id"),)
 
     id: int | None = Field(default=None, primary_key=True)
     run_id: int = Field(index=True)
@@ -195,3 +204,32 @@ class Notice(SQLModel, table=True):
     connection: str = Field(primary_key=True)
     kind: str = Field(primary_key=True)
     sent_at: datetime = Field(default_factory=utcnow)
+
+
+class ReviewItem(SQLModel, table=True):
+    """Something waiting for a person in the dashboard's review queue.
+
+    `kind` "pick": the user chose the losing value of a conflict; the next run writes `value` to both sides.
+    `kind` "deletion": a deletion tag held by `deletions: {review: true}` until approved or dismissed.
+    `status` pending -> approved | dismissed (deletions) -> done once a run applied it.
+    """
+
+    __tablename__ = "review_items"
+    __table_args__ = (
+        UniqueConstraint("connection", "kind", "side", "record_id", "field", name="uq_review_item"),
+        Index("ix_review_queue", "connection", "kind", "status", "id"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    connection: str
+    kind: str
+    side: str
+    record_id: str
+    field: str = ""
+    left_id: str
+    right_id: str
+    value: Any = Field(default=None, sa_column=Column(JSON, nullable=True))
+    detail: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    status: str = "pending"
+    created_at: datetime = Field(default_factory=utcnow)
+    decided_at: datetime | None = None
