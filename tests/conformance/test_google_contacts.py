@@ -223,3 +223,12 @@ def test_connections_follow_the_requested_sort_order(people: Any, order: str | N
     params = {"resourceName": "people/me", "personFields": "names"} | ({"sortOrder": order} if order else {})
     answer = people.people().connections().list(**params).execute()
     assert [p["names"][0]["givenName"] for p in answer["connections"]] == expected
+
+
+def test_contact_group_listing_refuses_tokens_it_never_issued(people: Any) -> None:
+    with pytest.raises(HttpError) as raised:
+        people.contactGroups().list(syncToken="made-up").execute()
+    assert raised.value.status_code == 400
+    with pytest.raises(HttpError) as raised:
+        people.contactGroups().list(pageToken="not-a-page").execute()
+    assert raised.value.status_code == 400

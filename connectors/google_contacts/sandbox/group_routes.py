@@ -79,9 +79,17 @@ def _client_data(value: object, where: str) -> list[Json]:
 
 
 async def list_groups(call: Call) -> Json:
+    """Paged; the sandbox issues no group sync tokens, so any `syncToken` sent is not one of its own."""
     fields = group_fields(call)
-    size = int(call.one("pageSize") or 30) or 30
-    offset = int(call.one("pageToken") or 0)
+    if call.one("syncToken"):
+        raise ApiError(400, "Sync token is not valid.")
+    try:
+        size = int(call.one("pageSize") or 30) or 30
+        offset = int(call.one("pageToken") or 0)
+    except ValueError:
+        raise ApiError(400, "Invalid pageSize or pageToken.") from None
+    if not 1 <= size <= 1000 or offset < 0:
+        raise ApiError(400, "pageSize must be between 1 and 1000.")
     with call.store.lock:
         groups = [g for g in call.store.groups.values() if not g.deleted]
         answer: Json = {
