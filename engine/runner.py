@@ -191,7 +191,8 @@ class Session:
         except CursorRefused as refused:
             if since is None:
                 raise
-            read = SideRead(complete=True, feed=True, notes=[f"{side}: the saved cursor was refused ({refused}): full listing"])
+            note = f"{side}: the saved cursor was refused ({refused}): full listing"
+            read = SideRead(complete=True, feed=True, notes=[note])
             await self._list(side, None, read)
         waiting = [rid for rid in self.store.retries(name, side) if rid not in read.changes]
         read.changes.update(await self.fetch(side, waiting))

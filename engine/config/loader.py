@@ -15,8 +15,8 @@ from engine.config.loaded import AccountSetup, LoadedConfig
 from engine.config.locations import Locations, Path, locate
 from engine.config.models import Config, Connection
 from engine.config.secrets import inline_secrets
-from engine.plugin_files import with_files
 from engine.config.yaml_messages import plain
+from engine.plugin_files import with_files
 from engine.plugins import Registry, registry
 from engine.secrets import UnsetVariable, expand
 

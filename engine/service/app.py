@@ -15,13 +15,13 @@ from apscheduler.triggers.interval import IntervalTrigger
 from engine.config import ConfigError, LoadedConfig, load_config
 from engine.config.models import Connection
 from engine.planner.model import Side
-from engine.service.targeted import targeted_reader
 from engine.secrets import REDACTOR
 from engine.service import history
 from engine.service.metrics import Metrics
 from engine.service.runs import Runs
 from engine.service.schedule import Schedules, missed
 from engine.service.settings import ServiceSettings
+from engine.service.targeted import targeted_reader
 from engine.service.webhooks import Coalescer, Gatherer, Webhooks
 from engine.state.store import StateStore
 from engine.state.tables import utcnow

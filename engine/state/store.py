@@ -12,15 +12,14 @@ from engine.state.accounts import AccountStore
 from engine.state.credentials import CredentialStore
 from engine.state.cursors import CursorStore
 from engine.state.database import migrate, normalise_url
+from engine.state.identities import IdentityStore
 from engine.state.journal import JournalStore
 from engine.state.links import LinkStore
 from engine.state.locks import LockStore, process_holder
-from engine.state.identities import IdentityStore
 from engine.state.notices import NoticeStore
 from engine.state.problems import explain
 from engine.state.requests import RequestStore
 from engine.state.retries import RetryStore
-from engine.state.review import ReviewStore
 from engine.state.review import ReviewStore
 from engine.state.runs import RunStore
 from engine.state.schedules import ScheduleStore
@@ -44,7 +43,7 @@ class StateStore(
     ReviewStore,
 ):
     """Links and merge bases, the record index, cursors, the write journal, runs, retries, credentials, locks,
-    account identities and health, notices sent, the review queue, and for the queue the shared schedules and run requests.
+    account identities and health, notices sent, the review queue, and the queue's schedules and run requests.
 
     Opening it closes the runs a dead process left `running` (`closed_on_open` holds their ids).
     """

@@ -18,6 +18,7 @@ import yaml
 
 from engine import demo
 from engine.cli import output
+from engine.cli.plan_output import summary_table
 from engine.config import load_config
 from engine.connector import Sandbox
 from engine.runner import run_connection
@@ -62,7 +63,7 @@ def _delete_one(path: Path, sandbox: Sandbox) -> None:
         report = asyncio.run(run_connection(loaded, loaded.config.connections[0], store))
     finally:
         store.close()
-    output.console.print(output.summary_table([report]))
+    output.console.print(summary_table(report))
 
 
 def serve_demo(keep: Path | None, port: int, open_browser: bool = True) -> None:

@@ -17,7 +17,7 @@ from engine.plugins import registry
 from engine.service import history
 from engine.service.app import Service
 from engine.state import tables as t
-from engine.state.locks import _holder_gone
+from engine.state.locks import holder_gone
 from engine.web.health import Health, health
 
 _LOCKS = t.Lock.__table__  # type: ignore[attr-defined]
@@ -80,7 +80,7 @@ def _lock_held(service: Service, name: str) -> bool:
         return False
     holder, expires = row
     expires = expires if expires.tzinfo else expires.replace(tzinfo=UTC)
-    return bool(expires > datetime.now(UTC) and not _holder_gone(holder))
+    return bool(expires > datetime.now(UTC) and not holder_gone(holder))
 
 
 def connection_rows(service: Service) -> list[ConnectionRow]:
