@@ -23,7 +23,7 @@ import uvicorn
 from playwright.sync_api import Page, sync_playwright
 
 from engine.config import load_config
-from engine.sandbox import free_port
+from engine.sandbox import bound_socket
 from engine.service import ServiceSettings, build_app
 from engine.web.demo import stage
 
@@ -32,9 +32,10 @@ WIDTHS = {"desktop": (1280, 800), "phone": (390, 844)}
 
 def serve(config: Path, settings: ServiceSettings) -> tuple[uvicorn.Server, int]:
     app, _service = build_app(load_config(config), settings)
-    port = free_port()
+    sock = bound_socket("127.0.0.1", 0)
+    port = int(sock.getsockname()[1])
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    threading.Thread(target=server.run, daemon=True).start()
+    threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True).start()
     while not server.started:
         time.sleep(0.05)
     return server, port

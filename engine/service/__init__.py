@@ -8,6 +8,7 @@ within `PAIRSYNC_SHUTDOWN_GRACE` seconds.
 from __future__ import annotations
 
 import logging
+import socket
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -56,7 +57,13 @@ def build_app(loaded: LoadedConfig, settings: ServiceSettings, queued: bool = Fa
 
 
 def serve(
-    loaded: LoadedConfig, host: str, port: int, log_level: str = "info", log_format: str = "text", queued: bool = False
+    loaded: LoadedConfig,
+    host: str,
+    port: int,
+    log_level: str = "info",
+    log_format: str = "text",
+    queued: bool = False,
+    sock: socket.socket | None = None,
 ) -> None:
     """Serve until SIGTERM/SIGINT; refuses to listen beyond loopback without PAIRSYNC_API_TOKEN.
 
@@ -73,7 +80,7 @@ def serve(
         timeout_graceful_shutdown=max(1, int(min(settings.shutdown_grace, 5))),
     )
     install_server_log_redaction()  # after uvicorn.Config, which sets up the server's log handlers
-    sock = bound_socket(host, port)  # bound here, so the line below can say the port (`--port 0`: the OS picks)
+    sock = sock or bound_socket(host, port)  # bound here, so the line below can say the port (0: the OS picks)
     logging.getLogger("pairsync.service").info(
         "serving %s on http://%s:%s (%d connections%s)", loaded.path, host, sock.getsockname()[1],
         len(loaded.config.connections), ", runs queued for workers" if queued else "",

@@ -22,7 +22,7 @@ from engine.cli.plan_output import summary_table
 from engine.config import load_config
 from engine.connector import Sandbox
 from engine.runner import run_connection
-from engine.sandbox import SandboxServer
+from engine.sandbox import SandboxServer, bound_socket
 from engine.state.store import StateStore
 
 DELETED = "ludwig@example.com"
@@ -74,11 +74,12 @@ def serve_demo(keep: Path | None, port: int, open_browser: bool = True) -> None:
         folder = keep or Path(stack.enter_context(_temporary()))
         folder.mkdir(parents=True, exist_ok=True)
         config_path, _sandboxes = stage(stack, folder)
-        url = f"http://127.0.0.1:{port}/"
+        sock = bound_socket("127.0.0.1", port)  # port 0: the OS picks one, and the line below names it
+        url = f"http://127.0.0.1:{sock.getsockname()[1]}/"
         output.say(f"\nthe dashboard: {url}  (Ctrl-C stops the service and the sandboxes)", style="bold")
         if open_browser:
             webbrowser.open(url)
-        serve(load_config(config_path), "127.0.0.1", port)
+        serve(load_config(config_path), "127.0.0.1", port, sock=sock)
 
 
 def _temporary() -> Any:

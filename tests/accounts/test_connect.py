@@ -19,7 +19,7 @@ from connectors.google_contacts.sandbox import GoogleContactsSandbox
 from connectors.quickbooks.sandbox import QuickBooksSandbox
 from engine.config import load_config
 from engine.connector import Sandbox
-from engine.sandbox import SandboxServer
+from engine.sandbox import SandboxServer, bound_socket
 from engine.state.crypto import KEY_VARIABLE
 from engine.state.store import StateStore
 from tests.reliability.helpers import PAIRSYNC
@@ -182,11 +182,11 @@ def test_the_credentials_table_never_holds_plaintext(app, tmp_path: Path) -> Non
 
 
 def test_a_fixed_port_for_apps_that_match_the_redirect_exactly(tmp_path: Path) -> None:
-    from engine.sandbox import free_port
-
     with SandboxServer(QuickBooksSandbox()) as server:
         config = write_config(tmp_path, "quickbooks", server)
-        port = free_port()
+        probe = bound_socket("127.0.0.1", 0)  # a port nobody listens on; released just before connect binds it
+        port = int(probe.getsockname()[1])
+        probe.close()
         process = start_connect(config, "--port", str(port))
         assert process.stdout is not None
         url = process.stdout.readline().strip()

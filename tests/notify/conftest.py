@@ -19,7 +19,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-from engine.sandbox import free_port
+from engine.sandbox import bound_socket
 
 SMTP_USER, SMTP_PASSWORD = "pairsync", "smtp-password-for-tests-0042"
 
@@ -106,6 +106,17 @@ def _self_signed(folder: Path) -> tuple[Path, Path]:
     return cert_file, key_file
 
 
+class _BoundController(Controller):
+    """aiosmtpd's controller serving on a socket bound beforehand (the port is known before it starts)."""
+
+    def __init__(self, sock: Any, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._sock = sock
+
+    def _create_server(self) -> Any:
+        return self.loop.create_server(self._factory_invoker, sock=self._sock, ssl=self.ssl_context)
+
+
 @pytest.fixture
 def mailbox(tmp_path: Path) -> Iterator[Mailbox]:
     import ssl
@@ -113,9 +124,11 @@ def mailbox(tmp_path: Path) -> Iterator[Mailbox]:
     cert_file, key_file = _self_signed(tmp_path)
     context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     context.load_cert_chain(cert_file, key_file)
-    box = Mailbox(port=free_port(), ca_file=str(cert_file))
-    controller = Controller(_Handler(box.messages), hostname="127.0.0.1", port=box.port, tls_context=context,
-                            require_starttls=True, authenticator=_authenticator, auth_require_tls=True)
+    sock = bound_socket("127.0.0.1", 0)  # handed to the server as it is: no moment for another to take the port
+    box = Mailbox(port=int(sock.getsockname()[1]), ca_file=str(cert_file))
+    controller = _BoundController(sock, _Handler(box.messages), hostname="127.0.0.1", port=box.port,
+                                  tls_context=context, require_starttls=True, authenticator=_authenticator,
+                                  auth_require_tls=True)
     controller.start()
     yield box
     controller.stop()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import signal
 import subprocess
 from pathlib import Path
@@ -10,19 +11,24 @@ from pathlib import Path
 import httpx
 import pytest
 
-from engine.sandbox import free_port
 from tests.service.conftest import PAIRSYNC, wait_for
 
 
 @pytest.mark.slow
 def test_demo_serve_leaves_the_dashboard_running(tmp_path: Path) -> None:
-    port = free_port()
     log = tmp_path / "demo.log"
     process = subprocess.Popen(
-        [PAIRSYNC, "demo", "--serve", "--no-open", "--port", str(port), "--keep", str(tmp_path / "demo")],
+        [PAIRSYNC, "demo", "--serve", "--no-open", "--port", "0", "--keep", str(tmp_path / "demo")],
         stdout=log.open("w"), stderr=subprocess.STDOUT, env={**os.environ, "COLUMNS": "160"},
     )
-    base = f"http://127.0.0.1:{port}"
+
+    def announced() -> str | None:
+        if process.poll() is not None:
+            pytest.fail(f"pairsync demo --serve exited early:\n{log.read_text()}")
+        found = re.search(r"the dashboard: (http://127\.0\.0\.1:\d+)/", log.read_text())
+        return found.group(1) if found else None
+
+    base = str(wait_for(announced, timeout=180, every=0.2))
 
     def up() -> bool:
         if process.poll() is not None:
