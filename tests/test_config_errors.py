@@ -99,7 +99,7 @@ CASES: list[tuple[str, str, list[str]]] = [
         "accounts:\n  crm:\n    connector: strpe\nconnections: []\n",
         [
             "F:3: accounts.crm.connector: no connector named 'strpe'; did you mean `stripe`? "
-            "(installed: google_contacts, memory, quickbooks, stripe)"
+            "(installed: google_contacts, mailchimp, memory, quickbooks, stripe)"
         ],
     ),
     (
@@ -258,7 +258,7 @@ CASES: list[tuple[str, str, list[str]]] = [
         "  - {name: c, left: billing, right: book, sync_rules: {mode: all}}\n",
         [
             "F:2: accounts.billing.connector: no connector named 'stirpe'; did you mean `stripe`? "
-            "(installed: google_contacts, memory, quickbooks, stripe)"
+            "(installed: google_contacts, mailchimp, memory, quickbooks, stripe)"
         ],
     ),
     (
@@ -293,7 +293,7 @@ CASES: list[tuple[str, str, list[str]]] = [
         "accounts:\n  crm:\n    connector: memory\n  book:\n    connector: memroy\nconnections: []\n",
         [
             "F:5: accounts.book.connector: no connector named 'memroy'; did you mean `memory`? "
-            "(installed: google_contacts, memory, quickbooks, stripe)"
+            "(installed: google_contacts, mailchimp, memory, quickbooks, stripe)"
         ],
     ),
 ]
