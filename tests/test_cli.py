@@ -129,7 +129,8 @@ def test_validate_says_ok_and_prints_warnings(workspace: Workspace) -> None:
     )
     result = workspace.pairsync("validate", "pairsync.yaml")
     assert (result.code, result.out.strip()) == (0, "pairsync.yaml: 2 accounts, 1 connection: ok")
-    assert result.err.startswith("warning: connection 'billing-book': direction defaults to two-way")
+    assert "warning: connection 'billing-book': direction defaults to two-way" in result.err
+    assert "accounts.billing.settings.api_key: a secret written in the config file" in result.err
     assert "Set `direction: left-to-right` unless you mean it." in " ".join(result.err.split())
 
 
