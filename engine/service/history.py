@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, delete, exists, or_, select, update
+from sqlalchemy import delete, select, update
 
 from engine.records import Record
 from engine.state import tables as t
@@ -21,7 +21,6 @@ from engine.state.store import StateStore
 from engine.state.tables import utcnow
 
 _SEEN = t.SeenRecord.__table__  # type: ignore[attr-defined]
-_LINKS = t.Link.__table__  # type: ignore[attr-defined]
 _RUNS = t.Run.__table__  # type: ignore[attr-defined]
 _LOCKS = t.Lock.__table__  # type: ignore[attr-defined]
 
@@ -113,17 +112,13 @@ def last_seen(store: StateStore, connection: str, side: str, ids: Iterable[str])
 def records(
     store: StateStore, connection: str, synced: bool | None, limit: int = 100, offset: int = 0
 ) -> list[dict[str, Any]]:
-    """Live records of both sides from the record index, linked (synced) or not, in a stable order."""
-    linked = exists().where(
-        _LINKS.c.connection == _SEEN.c.connection,
-        or_(
-            and_(_SEEN.c.side == "left", _LINKS.c.left_id == _SEEN.c.record_id),
-            and_(_SEEN.c.side == "right", _LINKS.c.right_id == _SEEN.c.record_id),
-        ),
-    )
-    query = select(_SEEN, linked.label("linked")).where(_SEEN.c.connection == connection, _SEEN.c.deleted.is_(False))
+    """Live records of both sides from the record index, linked (synced) or not, in a stable order.
+
+    `linked` is the record index's own flag, kept by `save_links` and `remember` (an index read, not a join).
+    """
+    query = select(_SEEN).where(_SEEN.c.connection == connection, _SEEN.c.deleted.is_(False))
     if synced is not None:
-        query = query.where(linked if synced else ~linked)
+        query = query.where(_SEEN.c.linked.is_(synced))
     query = query.order_by(_SEEN.c.side, _SEEN.c.record_id).limit(limit).offset(offset)
     with store.engine.begin() as tx:
         return [
