@@ -66,8 +66,13 @@ def connection_row(service: Service, connection: Connection, held: set[str]) -> 
     )
 
 
-def account_status(_service: Service, _connection: Connection) -> str | None:
-    """The status of an account that needs a person (needs reconnect); wired to the account store when it has one."""
+def account_status(service: Service, connection: Connection) -> str | None:
+    """The status of an account of the connection that needs a person (needs reconnect), else None: one source
+    of truth, the state store's account health, as `status`, `check` and the API show it."""
+    for account in (connection.left, connection.right):
+        health = service.store.account_health(account)
+        if not health.ok:
+            return health.status
     return None
 
 
