@@ -76,7 +76,12 @@ def serve(
         conninfo(loaded.state_url)  # refuses SQLite state before anything listens
     app, _service = build_app(loaded, settings, queued)
     config = uvicorn.Config(
-        app, host=host, port=port, lifespan="on", log_config=None, access_log=False,
+        app,
+        host=host,
+        port=port,
+        lifespan="on",
+        log_config=None,
+        access_log=log_level == "debug",  # one line per HTTP request at debug only
         timeout_graceful_shutdown=max(1, int(min(settings.shutdown_grace, 5))),
     )
     install_server_log_redaction()  # after uvicorn.Config, which sets up the server's log handlers

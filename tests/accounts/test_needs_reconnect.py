@@ -56,7 +56,7 @@ def test_status_shows_the_account_and_the_command_that_fixes_it(tmp_path: Path) 
         shown = subprocess.run(
             [PAIRSYNC, "status", str(config), "--json"], env=cli_env(pair), capture_output=True, text=True, check=True
         )
-        [google] = [a for a in json.loads(shown.stdout)["accounts"] if a["account"] == "google"]
+        [google] = [a for a in json.loads(shown.stdout)[0]["accounts"] if a["account"] == "google"]
         assert google["status"] == "needs reconnect"
         assert google["fix"] == f"pairsync connect {config} google"
         table = subprocess.run(

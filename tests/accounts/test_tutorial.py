@@ -59,7 +59,7 @@ def test_the_tutorial_works_against_a_stripe_without_events(tmp_path: Path) -> N
         for _ in range(2):
             ran = subprocess.run([PAIRSYNC, "run", str(config), "--json"], env=env, capture_output=True, text=True)
             assert ran.returncode == 0, ran.stdout + ran.stderr
-            summary = json.loads(ran.stdout)
+            [summary] = json.loads(ran.stdout)
             assert summary["status"] == "ok" and len(summary["notes"]) == 1
         subscribed = {r["email"] for r in stripe.records() if r.get("has_subscriptions")}
         synced = {r["email"] for r in google.records()}

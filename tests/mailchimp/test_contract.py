@@ -8,6 +8,7 @@ import pytest
 
 from connectors.mailchimp import MailchimpConnector
 from connectors.mailchimp.sandbox import MailchimpSandbox
+from connectors.mailchimp.sandbox.render import member_json
 from engine.testing.contract import ConnectorContract
 
 
@@ -23,6 +24,12 @@ class TestMailchimpContract(ConnectorContract):
     @pytest.fixture
     def outside(self, sandbox: MailchimpSandbox) -> MailchimpSandbox:
         return sandbox
+
+    def raw_tags(self, outside: MailchimpSandbox, record_id: str) -> list[str]:
+        """The tag names in the member as the Marketing API renders it (`tags: [{id, name}]`), duplicates kept."""
+        with outside.store.lock:
+            rendered = member_json(outside.store, outside.store.find(record_id))
+        return [tag["name"] for tag in rendered["tags"]]
 
     def missing_id(self) -> str:
         return "0" * 32

@@ -167,7 +167,7 @@ def test_pairsync_serve_keeps_the_url_token_out_of_its_logs(tmp_path: Path, serv
         "  - {name: audience-crm, left: audience, right: crm}\n"
     )
     env = {"MAILCHIMP_API_KEY": "sandboxkeynotarealmailchimpkey00-us0", "MAILCHIMP_WEBHOOK_TOKEN": secret}
-    process = ServiceProcess(config, env)
+    process = ServiceProcess(config, env, ("--log-level", "debug"))  # debug logs every request (the access log)
     try:
         assert process.http.get(f"/webhooks/audience/{secret}").status_code == 200
         posted = process.http.post(f"/webhooks/audience/{secret}", content=event("profile", email="a@example.com"))

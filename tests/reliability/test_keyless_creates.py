@@ -145,7 +145,7 @@ def test_a_rebuilt_state_store_relinks_records_without_email(pair: Pair, tmp_pat
     for path in (tmp_path / ".pairsync").glob("state.db*"):
         path.unlink()
     summary = run_until_clean(pair, config)
-    assert summary["linked"] == 0  # the last run found everything linked already
+    assert summary["linked"]["new"] == 0  # the last run found everything linked already
     assert_one_copy_each(pair, 10)
 
 

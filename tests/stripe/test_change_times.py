@@ -27,7 +27,7 @@ def linked_pair(folder: Path) -> tuple[Pair, object, object]:
     loaded = pair.load()
     store = pair.store(loaded)
     first = pair.run(loaded, store)
-    assert first.status == "ok" and first.summary()["linked"] == 1, first.summary()
+    assert first.status == "ok" and first.summary()["linked"]["new"] == 1, first.summary()
     return pair, loaded, store
 
 
