@@ -20,6 +20,7 @@ from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from engine.errors import UserError
+from engine.state.database import sqlite_path
 
 KEY_VARIABLE = "PAIRSYNC_SECRET_KEY"
 PREFIX = "v1:"
@@ -76,12 +77,10 @@ def _derive(material: str) -> bytes:
 
 def key_file_for(state_url: str) -> Path | None:
     """The key file beside a SQLite state file; None for in-memory and server databases."""
-    for prefix in ("sqlite:///", "sqlite+pysqlite:///"):
-        if state_url.startswith(prefix):
-            path = state_url[len(prefix) :].split("?", 1)[0]
-            if path and path != ":memory:":
-                return Path(path).with_name(Path(path).name + ".key")
-    return None
+    if not state_url.startswith(("sqlite:///", "sqlite+pysqlite:///")):
+        return None
+    path = sqlite_path(state_url)
+    return Path(path).with_name(Path(path).name + ".key") if path else None
 
 
 def load_box(state_url: str, environ: dict[str, str] | None = None) -> SecretBox:

@@ -48,13 +48,22 @@ def make_engine(url: str) -> Engine:
     return create_engine(url, pool_pre_ping=True, json_serializer=_dumps)
 
 
+def sqlite_path(url: str) -> str | None:
+    """The file of a SQLite URL (`sqlite:///path` or a `file:` URI); None for an in-memory database."""
+    path = url.split(":///", 1)[-1].split("?", 1)[0]
+    path = path.removeprefix("file:")
+    if not path or path.startswith(":"):
+        return None
+    return path
+
+
 def create_private_file(url: str) -> None:
     """Create a SQLite state file readable by its owner only (it holds links, history and sealed secrets).
 
     SQLite gives its -wal and -shm files the database file's mode.
     """
-    path = url.split(":///", 1)[-1].split("?", 1)[0]
-    if not path or path.startswith(":") or os.path.exists(path):
+    path = sqlite_path(url)
+    if path is None or os.path.exists(path) or "mode=ro" in url:
         return
     with contextlib.suppress(FileExistsError):
         os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
+import pytest
 import yaml
 
 from connectors.quickbooks.auth import REFRESH_TOKEN_KEY
@@ -18,6 +19,7 @@ from connectors.quickbooks.sandbox import QuickBooksSandbox
 from engine.config import load_config
 from engine.runner import run_connection
 from engine.sandbox import SandboxServer
+from engine.state.crypto import KEY_VARIABLE
 from engine.state.store import StateStore
 from engine.testing.memory import MemoryStore
 from tests.quickbooks.test_auth import refresh_with
@@ -46,7 +48,10 @@ def write_config(folder: Path, server: SandboxServer, memory: str) -> Path:
     return path
 
 
-def test_a_rotated_refresh_token_is_kept_by_the_state_store_between_runs(tmp_path: Path, state_url: str) -> None:
+def test_a_rotated_refresh_token_is_kept_by_the_state_store_between_runs(
+    tmp_path: Path, state_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv(KEY_VARIABLE, "test-key-for-credentials-on-a-database-server")  # needed beyond SQLite
     sandbox = QuickBooksSandbox()
     sandbox.seed(3)
     sandbox.tokens.force_rotation = True
