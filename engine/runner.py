@@ -264,6 +264,7 @@ class Session:
             match_fields=match_fields(c, self.prepared.accounts),
             on_duplicate=c.match.on_duplicate,
             origin_fields={side: type(self.connectors[side]).origin_field for side in SIDES},
+            afresh=frozenset(self.fresh),
             create_without_key=c.match.create_without_key,
             feed={side: reads[side].feed for side in SIDES},
             complete={side: reads[side].complete for side in SIDES},

@@ -42,6 +42,7 @@ class PlanInput:
     match_fields: Mapping[Side, str] = field(default_factory=lambda: {"left": "email", "right": "email"})
     on_duplicate: str = "skip"
     origin_fields: Mapping[Side, str | None] = field(default_factory=lambda: {"left": None, "right": None})
+    afresh: frozenset[Side] = frozenset()  # sides whose account changed: stamps naming their records are stale
     create_without_key: bool = False
     feed: Mapping[Side, bool] = field(default_factory=lambda: {"left": True, "right": True})
     complete: Mapping[Side, bool] = field(default_factory=lambda: {"left": False, "right": False})

@@ -40,9 +40,9 @@ class MatchPlanner(LinkedPlanner):
         live = {side: self._live(side) for side in SIDES}
         for target in SIDES:
             stamp = self.d.origin_fields.get(target)
-            if not stamp:
-                continue
             source = other(target)
+            if not stamp or source in self.d.afresh:
+                continue  # a side started afresh: the stamps name records of its old account, not of this one
             copies = [r for r in live[target].values() if r.get(stamp) and r.id not in self.by_id[target]]
             for copy in sorted(copies, key=_age):
                 origin = live[source].get(str(copy.get(stamp)))
