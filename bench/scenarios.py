@@ -118,12 +118,12 @@ def b1_b2_b3(folder: Path, count: int, state_only: bool = False, state_url: str 
             "seconds": round(seconds, 2),
             "records_per_second": round(count / seconds, 1),
             "bound_seconds": round(bound, 2),
-            "ratio_to_bound": round(seconds / bound, 3),
-            "ratio_to_engine_model": round(seconds / model, 3),
+            "ratio_to_bound": round(seconds / bound, 3) if bound else None,  # None: no latency, no bound
+            "ratio_to_engine_model": round(seconds / model, 3) if model else None,
             "requests": summary["requests"],
             "server_requests": server,
             "target": "ratio <= 1.10 of the physical bound",
-            "met": seconds / bound <= 1.10,
+            "met": bool(bound) and seconds / bound <= 1.10,
         }
         b2 = _incremental(pair, loaded, store, count)
         b3 = _engine_overhead(pair, store, count)
