@@ -93,8 +93,9 @@ class LinkStore(Database):
             self._remember(connection, side, list({r.id: r for r in records}.values()), match_field)
 
     def _remember(self, connection: str, side: str, records: list[Record], match_field: str) -> None:
-        """`records`: one state per id (the last one wins)."""
-        rows = [_seen_row(connection, side, r, match_field) for r in records]
+        """`records`: one state per id (the last one wins). Rows are built only for records that changed."""
+        keys = [match_key(r.get(match_field)) for r in records]
+        digests = [_seen_digest(r, key) for r, key in zip(records, keys, strict=True)]
         statement = self._upsert(_SEEN)
         statement = statement.on_conflict_do_update(
             index_elements=["connection", "side", "record_id"],
@@ -102,19 +103,17 @@ class LinkStore(Database):
         )
         with self._tx() as tx:
             changed: list[dict[str, Any]] = []
-            for start in range(0, len(rows), _CHUNK):
-                chunk = rows[start : start + _CHUNK]
-                saved = {
-                    tuple(row)
-                    for row in tx.execute(
-                        select(_SEEN.c.record_id, _SEEN.c.digest).where(
-                            _SEEN.c.connection == connection,
-                            _SEEN.c.side == side,
-                            _SEEN.c.record_id.in_([row["record_id"] for row in chunk]),
-                        )
-                    )
-                }
-                changed += [row for row in chunk if (row["record_id"], row["digest"]) not in saved]
+            for start in range(0, len(records), _CHUNK):
+                ids = [r.id for r in records[start : start + _CHUNK]]
+                query = select(_SEEN.c.record_id, _SEEN.c.digest).where(
+                    _SEEN.c.connection == connection, _SEEN.c.side == side, _SEEN.c.record_id.in_(ids)
+                )
+                saved: dict[str, str | None] = {str(row[0]): row[1] for row in tx.execute(query)}
+                changed += [
+                    _seen_row(connection, side, records[i], keys[i], digests[i])
+                    for i in range(start, start + len(ids))
+                    if saved.get(records[i].id) != digests[i]
+                ]
             if changed:
                 tx.execute(statement, changed)  # one compiled statement, sent in batches by the driver
 
@@ -152,14 +151,20 @@ class LinkStore(Database):
             )
 
 
-def _seen_row(connection: str, side: str, record: Record, match_field: str) -> dict[str, Any]:
-    state = {
-        "match_key": match_key(record.get(match_field)),
+def _seen_digest(record: Record, key: str | None) -> str:
+    return digest((key, record.fields, sorted(record.tags), record.updated, record.deleted, record.unsubscribed))
+
+
+def _seen_row(connection: str, side: str, record: Record, key: str | None, fingerprint: str) -> dict[str, Any]:
+    return {
+        "connection": connection,
+        "side": side,
+        "record_id": record.id,
+        "match_key": key,
         "fields": dict(record.fields),
         "tags": sorted(record.tags),
         "updated": record.updated,
         "deleted": record.deleted,
         "unsubscribed": record.unsubscribed,
+        "digest": fingerprint,
     }
-    state["digest"] = digest(state)
-    return {"connection": connection, "side": side, "record_id": record.id, **state}
