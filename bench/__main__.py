@@ -80,7 +80,8 @@ def knobs() -> dict[str, str]:
         "google sandbox (B1, B2)": scenarios.GOOGLE_REALISTIC.describe() + " (90 requests/minute per user)",
         "quickbooks sandbox (B1)": quickbooks.QUICKBOOKS_REALISTIC.describe()
         + f" (500/minute per company), client batches {quickbooks.BATCHES_PER_MINUTE:g}/minute of 30",
-        "B3": "both sandboxes at zero latency, no rate limit; CPU of the engine's thread only",
+        "B3": "both sandboxes at zero latency, no rate limit; CPU of the engine's thread only; SQLite state",
+        "B3PG": "as B3, the state in PostgreSQL on this machine (a fresh schema)",
         "B5": "memory accounts in JSON files, 100 ms per request; PostgreSQL state and queue on this machine",
         "B4": f"stripe sandbox latency {scenarios.STRIPE_REALISTIC.latency_ms:g} ms, no rate limit",
     }
