@@ -54,7 +54,7 @@ def b5(
     results: list[Result] = []
     rates: dict[int, float] = {}
     for count in workers:
-        with _schema() as url:
+        with fresh_schema() as url:
             config = _config(folder / f"w{count}", url, connections, records, latency_ms)
             rate, cpu = _throughput(config, url, count, concurrency, connections)
         rates[count] = rate
@@ -70,7 +70,7 @@ def b5(
                 "met": rate / rates[workers[0]] >= 3.5 if count == 4 else None,
             }
         )
-    with _schema() as url:
+    with fresh_schema() as url:
         config = _config(folder / "lag", url, lag_connections, 5, latency_ms, schedule="1h")
         p50, p99 = _schedule_lag(config, url, max(workers), concurrency, lag_connections)
     results.append(
@@ -84,7 +84,7 @@ def b5(
             "met": p99 < 10,
         }
     )
-    with _schema() as url:
+    with fresh_schema() as url:
         results.append(_queue_alone(url))
     return results
 
@@ -194,7 +194,7 @@ def _config(folder: Path, url: str, count: int, records: int, latency_ms: float,
 
 
 @contextmanager
-def _schema() -> Iterator[str]:
+def fresh_schema() -> Iterator[str]:
     name = f"bench_{uuid.uuid4().hex[:10]}"
     admin = create_engine(normalise_url(POSTGRES))
     with admin.begin() as connection:

@@ -180,3 +180,44 @@ def test_retries_count_the_runs_in_a_row_a_record_failed(store: StateStore) -> N
     store.set_retries("c", "left", {"L1": "boom again"})
     store.set_retries("c", "left", {"L1": "boom", "L2": "boom"})
     assert {f["record_id"]: f["attempts"] for f in store.failures("c")} == {"L1": 3, "L2": 1}
+
+
+def _writes(store: StateStore) -> list[str]:
+    """The INSERT and DELETE statements the store sends from now on (the database's own view of the work)."""
+    sent: list[str] = []
+
+    def count(_conn: object, _cursor: object, statement: str, *_args: object) -> None:
+        if statement.lstrip().upper().startswith(("INSERT", "DELETE")):
+            sent.append(statement)
+
+    event.listen(store.engine, "before_cursor_execute", count)
+    return sent
+
+
+def test_saving_unchanged_state_again_writes_nothing(store: StateStore) -> None:
+    when = datetime(2026, 1, 1, tzinfo=UTC)
+    ada = Record("L1", {"email": "ada@example.com", "plans": [{"product": "Pro"}]}, when, tags=frozenset({"vip"}))
+    link = Link("L1", "R1", Base({"name|name": "Ada"}, {"name|name": "Ada"}))
+    store.remember("c", "left", [ada], "email")
+    store.save_links("c", [link])
+    sent = _writes(store)
+    store.remember("c", "left", list(store.seen("c", "left").values()), "email")
+    store.save_links("c", store.links("c"))
+    assert sent == []
+    store.remember("c", "left", [Record("L1", {**ada.fields, "name": "Ada"}, when, tags=ada.tags)], "email")
+    store.save_links("c", [Link("L1", "R1", Base({"name|name": "Ada L"}, {"name|name": "Ada"}))])
+    assert len(sent) == 3  # the record's upsert, then the link's delete and insert
+    assert store.seen("c", "left")["L1"].fields["name"] == "Ada"
+    assert store.links("c")[0].base.left == {"name|name": "Ada L"}
+
+
+def test_the_index_reads_back_what_was_remembered(store: StateStore) -> None:
+    records = [
+        Record("L1", {"email": "ada@example.com", "plans": [{"product": "Pro"}], "mrr": 9.5},
+               datetime(2026, 1, 1, 8, 30, tzinfo=UTC), tags=frozenset({"vip", "b"}), unsubscribed=True),
+        Record("L2", {"email": None}, None, deleted=True),
+    ]
+    store.remember("c", "left", records, "email")
+    seen = store.seen("c", "left")
+    assert [seen["L1"], seen["L2"]] == records
+    assert dict(seen["L1"].fields) == dict(records[0].fields) and seen["L1"].get("mrr") == 9.5

@@ -1,22 +1,29 @@
-"""Links with their merge base, and the record index: the last seen state of every record of a side."""
+"""Links with their merge base, and the record index: the last seen state of every record of a side.
+
+Both tables keep a digest of what was saved, so saving state that did not change writes nothing,
+and the index is read raw: a stored record's fields are decoded only when the plan looks at them.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import bindparam, delete, exists, func, select, update
+from sqlalchemy import Text, bindparam, cast, delete, exists, func, select, update
 
 from engine.planner.model import Base, Link
 from engine.records import Record, match_key
 from engine.state import tables as t
-from engine.state.database import Database, aware
+from engine.state.database import Database
+from engine.state.rows import JsonFields, collector_paused, digest, stored_json, stored_time
 from engine.state.tables import utcnow
 
 _LINKS = t.Link.__table__  # type: ignore[attr-defined]
 _SEEN = t.SeenRecord.__table__  # type: ignore[attr-defined]
 
-_SEEN_STATE = ("match_key", "fields", "tags", "updated", "deleted", "unsubscribed", "search", "linked")
+_SEEN_STATE = ("match_key", "fields", "tags", "updated", "deleted", "unsubscribed", "search", "linked", "digest")
+_NO_TAGS: frozenset[str] = frozenset()
+_CHUNK = 400  # ids per IN (...) list: well under SQLite's variable limit
 _SEARCHED = ("name", "email")
 
 
@@ -38,13 +45,24 @@ class LinkStore(Database):
     """Which records are paired, what they agreed on last, and what each side looked like."""
 
     def links(self, connection: str) -> list[Link]:
-        with self._tx() as tx:
-            rows = tx.execute(select(_LINKS).where(_LINKS.c.connection == connection)).mappings()
-            return [Link(r["left_id"], r["right_id"], Base(r["base_left"], r["base_right"])) for r in rows]
+        query = select(
+            _LINKS.c.left_id, _LINKS.c.right_id, cast(_LINKS.c.base_left, Text), cast(_LINKS.c.base_right, Text)
+        ).where(_LINKS.c.connection == connection)
+        with self._tx() as tx, collector_paused():
+            return [
+                Link(left_id, right_id, Base(stored_json(left), stored_json(right)))
+                for left_id, right_id, left, right in tx.execute(query)
+            ]
 
     def save_links(self, connection: str, links: Iterable[Link]) -> None:
-        """Insert or replace links (by either id) with their new merge base, in one transaction."""
-        latest = {(link.left_id, link.right_id): link for link in links}
+        """Insert or replace links (by either id) with their new merge base, in one transaction.
+
+        A link saved before with the same ids and the same base is left as it is."""
+        with collector_paused():
+            self._save_links(connection, {(link.left_id, link.right_id): link for link in links})
+
+    def _save_links(self, connection: str, latest: dict[tuple[str, str], Link]) -> None:
+        now = utcnow()
         rows = [
             {
                 "connection": connection,
@@ -52,16 +70,29 @@ class LinkStore(Database):
                 "right_id": link.right_id,
                 "base_left": link.base.left,
                 "base_right": link.base.right,
-                "created_at": utcnow(),
-                "updated_at": utcnow(),
+                "digest": digest([link.base.left, link.base.right]),
+                "created_at": now,
+                "updated_at": now,
             }
             for link in latest.values()
         ]
         with self._tx() as tx:
-            for start in range(0, len(rows), 400):
-                chunk = rows[start : start + 400]
-                lefts: list[str] = [str(row["left_id"]) for row in chunk]
-                rights: list[str] = [str(row["right_id"]) for row in chunk]
+            for start in range(0, len(rows), _CHUNK):
+                chunk = rows[start : start + _CHUNK]
+                lefts = [row["left_id"] for row in chunk]
+                saved = {
+                    tuple(row)
+                    for row in tx.execute(
+                        select(_LINKS.c.left_id, _LINKS.c.right_id, _LINKS.c.digest).where(
+                            _LINKS.c.connection == connection, _LINKS.c.left_id.in_(lefts)
+                        )
+                    )
+                }
+                chunk = [row for row in chunk if (row["left_id"], row["right_id"], row["digest"]) not in saved]
+                if not chunk:
+                    continue
+                lefts = [str(row["left_id"]) for row in chunk]
+                rights = [str(row["right_id"]) for row in chunk]
                 replaced = (
                     _LINKS.c.connection == connection,
                     _LINKS.c.left_id.in_(lefts) | _LINKS.c.right_id.in_(rights),
@@ -69,33 +100,23 @@ class LinkStore(Database):
                 old = tx.execute(select(_LINKS.c.left_id, _LINKS.c.right_id).where(*replaced)).all()
                 tx.execute(delete(_LINKS).where(*replaced))
                 tx.execute(_LINKS.insert(), chunk)
+                # the record index says which records are linked (the dashboard's synced / not synced filter)
                 _mark_linked(tx, connection, "left", {left for left, _ in old} - set(lefts), False)
                 _mark_linked(tx, connection, "right", {right for _, right in old} - set(rights), False)
                 _mark_linked(tx, connection, "left", lefts, True)
                 _mark_linked(tx, connection, "right", rights, True)
 
     def remember(self, connection: str, side: str, records: Sequence[Record], match_field: str) -> None:
-        """Save the last seen state of records (bulk upsert)."""
+        """Save the last seen state of records (bulk upsert of those that changed since they were saved)."""
         if not records:
             return
-        records = list({r.id: r for r in records}.values())  # the last state of each record wins
-        rows = [
-            {
-                "connection": connection,
-                "side": side,
-                "record_id": r.id,
-                "match_key": match_key(r.get(match_field)),
-                "fields": dict(r.fields),
-                "tags": sorted(r.tags),
-                "updated": r.updated,
-                "deleted": r.deleted,
-                "unsubscribed": r.unsubscribed,
-                "search": search_text(r.fields),
-                "link_connection": connection,
-                "link_id": r.id,
-            }
-            for r in records
-        ]
+        with collector_paused():
+            self._remember(connection, side, list({r.id: r for r in records}.values()), match_field)
+
+    def _remember(self, connection: str, side: str, records: list[Record], match_field: str) -> None:
+        """`records`: one state per id (the last one wins). Rows are built only for records that changed."""
+        keys = [match_key(r.get(match_field)) for r in records]
+        digests = [_seen_digest(r, key) for r, key in zip(records, keys, strict=True)]
         column = _LINKS.c.left_id if side == "left" else _LINKS.c.right_id
         linked = exists().where(_LINKS.c.connection == bindparam("link_connection"), column == bindparam("link_id"))
         statement = self._upsert(_SEEN).values(linked=linked)
@@ -104,22 +125,42 @@ class LinkStore(Database):
             set_={k: statement.excluded[k] for k in _SEEN_STATE},
         )
         with self._tx() as tx:
-            tx.execute(statement, rows)  # one compiled statement, sent in batches by the driver
+            changed: list[dict[str, Any]] = []
+            for start in range(0, len(records), _CHUNK):
+                ids = [r.id for r in records[start : start + _CHUNK]]
+                query = select(_SEEN.c.record_id, _SEEN.c.digest).where(
+                    _SEEN.c.connection == connection, _SEEN.c.side == side, _SEEN.c.record_id.in_(ids)
+                )
+                saved: dict[str, str | None] = {str(row[0]): row[1] for row in tx.execute(query)}
+                changed += [
+                    _seen_row(connection, side, records[i], keys[i], digests[i])
+                    for i in range(start, start + len(ids))
+                    if saved.get(records[i].id) != digests[i]
+                ]
+            if changed:
+                tx.execute(statement, changed)  # one compiled statement, sent in batches by the driver
 
     def seen(self, connection: str, side: str) -> dict[str, Record]:
-        """Every record of a side as last seen, by id."""
-        with self._tx() as tx:
-            rows = tx.execute(select(_SEEN).where(_SEEN.c.connection == connection, _SEEN.c.side == side)).mappings()
+        """Every record of a side as last seen, by id (fields decoded when first read)."""
+        query = select(
+            _SEEN.c.record_id,
+            cast(_SEEN.c.fields, Text),
+            cast(_SEEN.c.tags, Text),
+            cast(_SEEN.c.updated, Text) if self.engine.dialect.name == "sqlite" else _SEEN.c.updated,
+            _SEEN.c.deleted,
+            _SEEN.c.unsubscribed,
+        ).where(_SEEN.c.connection == connection, _SEEN.c.side == side)
+        with self._tx() as tx, collector_paused():
             return {
-                r["record_id"]: Record(
-                    id=r["record_id"],
-                    fields=r["fields"],
-                    updated=aware(r["updated"]),
-                    deleted=r["deleted"],
-                    tags=frozenset(r["tags"]),
-                    unsubscribed=r["unsubscribed"],
+                record_id: Record(
+                    id=record_id,
+                    fields=JsonFields(fields) if isinstance(fields, str) else fields,
+                    updated=stored_time(updated),
+                    deleted=bool(deleted),
+                    tags=frozenset(stored_json(tags)) if tags != "[]" else _NO_TAGS,
+                    unsubscribed=bool(unsubscribed),
                 )
-                for r in rows
+                for record_id, fields, tags, updated, deleted, unsubscribed in tx.execute(query)
             }
 
     def count_seen(self, connection: str, side: str) -> int:
@@ -141,3 +182,25 @@ def _mark_linked(tx: Any, connection: str, side: str, ids: Iterable[str], linked
             .where(_SEEN.c.connection == connection, _SEEN.c.side == side, _SEEN.c.record_id.in_(wanted))
             .values(linked=linked)
         )
+
+
+def _seen_digest(record: Record, key: str | None) -> str:
+    return digest((key, record.fields, sorted(record.tags), record.updated, record.deleted, record.unsubscribed))
+
+
+def _seen_row(connection: str, side: str, record: Record, key: str | None, fingerprint: str) -> dict[str, Any]:
+    return {
+        "connection": connection,
+        "side": side,
+        "record_id": record.id,
+        "match_key": key,
+        "fields": dict(record.fields),
+        "tags": sorted(record.tags),
+        "updated": record.updated,
+        "deleted": record.deleted,
+        "unsubscribed": record.unsubscribed,
+        "search": search_text(record.fields),
+        "digest": fingerprint,
+        "link_connection": connection,
+        "link_id": record.id,
+    }

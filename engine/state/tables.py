@@ -28,6 +28,7 @@ class Link(SQLModel, table=True):
     right_id: str
     base_left: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     base_right: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    digest: str | None = None  # of both bases as saved: an unchanged link is not written again
     created_at: datetime = Field(default_factory=utcnow)
     updated_at: datetime = Field(default_factory=utcnow)
 
@@ -55,6 +56,7 @@ class SeenRecord(SQLModel, table=True):
     """Whether a link holds this record: kept by `save_links` and `remember`, so "not synced" is an index read."""
     search: str | None = None
     """Lowercased names and email of the record, for the dashboard's search."""
+    digest: str | None = None  # of the state above as saved: an unchanged record is not written again
 
 
 class Cursor(SQLModel, table=True):
