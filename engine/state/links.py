@@ -79,12 +79,12 @@ class LinkStore(Database):
         with self._tx() as tx:
             for start in range(0, len(rows), _CHUNK):
                 chunk = rows[start : start + _CHUNK]
-                lefts = [row["left_id"] for row in chunk]
+                candidates = [row["left_id"] for row in chunk]
                 saved = {
                     tuple(row)
                     for row in tx.execute(
                         select(_LINKS.c.left_id, _LINKS.c.right_id, _LINKS.c.digest).where(
-                            _LINKS.c.connection == connection, _LINKS.c.left_id.in_(lefts)
+                            _LINKS.c.connection == connection, _LINKS.c.left_id.in_(candidates)
                         )
                     )
                 }
@@ -97,7 +97,8 @@ class LinkStore(Database):
                     _LINKS.c.connection == connection,
                     _LINKS.c.left_id.in_(lefts) | _LINKS.c.right_id.in_(rights),
                 )
-                old = tx.execute(select(_LINKS.c.left_id, _LINKS.c.right_id).where(*replaced)).all()
+                query = select(_LINKS.c.left_id, _LINKS.c.right_id).where(*replaced)
+                old = [(str(left), str(right)) for left, right in tx.execute(query)]
                 tx.execute(delete(_LINKS).where(*replaced))
                 tx.execute(_LINKS.insert(), chunk)
                 # the record index says which records are linked (the dashboard's synced / not synced filter)
