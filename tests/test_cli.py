@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -408,3 +409,5 @@ def test_status_needs_no_secrets_and_lists_recent_runs(tmp_path: Path, stripe: S
     assert "#1" in shown.out and "#2" in shown.out and "created 2" in shown.out
     listed = Workspace(tmp_path, without).pairsync("status", "pairsync.yaml", "--json")
     assert [run["id"] for run in listed.one["runs"]] == [2, 1]
+    started = listed.one["runs"][0]["started_at"]  # ISO 8601 in UTC, as the service's API writes it
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?\+00:00", started), started

@@ -245,11 +245,16 @@ def sandbox(
 
 
 @app.command()
-def demo(keep: Annotated[Path | None, typer.Option(help="Keep the demo folder here.")] = None) -> None:
+def demo(
+    keep: Annotated[Path | None, typer.Option(help="Keep the demo's config, .env and state in this folder.")] = None,
+    stay: Annotated[
+        bool, typer.Option("--stay", metavar="", help="Keep the sandboxes running until Ctrl-C, to explore.")
+    ] = False,
+) -> None:
     """Start local sandboxes, seed sample customers, plan and run a two-way sync, then stop."""
     from engine.demo import run_demo
 
-    run_demo(keep)
+    run_demo(keep, stay)
 
 
 @app.command()
