@@ -397,6 +397,29 @@ class _Unreachable:
     base_url: str
 
 
+def test_an_unreachable_api_over_httpx_names_the_account_and_url(tmp_path: Path) -> None:
+    """Issue 18.8, the httpx path (Google Contacts): `ConnectError: All connection attempts failed` alone."""
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        url = f"http://127.0.0.1:{probe.getsockname()[1]}"
+    (tmp_path / "pairsync.yaml").write_text(
+        "accounts:\n"
+        "  people:\n    connector: google_contacts\n"
+        f"    settings: {{client_id: demo, client_secret: '${{G_SECRET}}', refresh_token: '${{G_TOKEN}}',"
+        f" base_url: '{url}', token_url: '{url}/token', retry_attempts: 1}}\n"
+        + memory_account(tmp_path, "book")
+        + "connections:\n  - {name: people-book, left: people, right: book}\n"
+    )
+    env = {**os.environ, ALLOW_LIST_ENV: BUILTIN_ALLOW_LIST, "G_SECRET": "gs-hidden-1", "G_TOKEN": "gt-hidden-2"}
+    result = Workspace(tmp_path, env).pairsync("plan", "pairsync.yaml")
+    assert result.code == 1
+    assert "nothing to do" not in result.out + result.err
+    assert "account 'people' (google_contacts) at " + url in result.err
+    assert "reachable from here" in result.err
+
+
 def test_status_needs_no_secrets_and_lists_recent_runs(tmp_path: Path, stripe: SandboxServer) -> None:
     """Issue 18.13: status demanded every secret of the config and showed one run."""
     workspace = stripe_workspace(tmp_path, stripe, SECRET)
