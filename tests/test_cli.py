@@ -173,7 +173,7 @@ def test_plan_is_a_dry_run_that_writes_nothing(workspace: Workspace) -> None:
 def test_plan_as_a_table_lists_each_operation(workspace: Workspace) -> None:
     result = workspace.pairsync("plan", "pairsync.yaml")
     assert result.code == 0
-    assert result.out.count("create") >= 3 and "ada@example.com" in result.out and "summary" in result.out
+    assert result.out.count("create") >= 3 and "ada@example.com" in result.out and "crm-book: planned" in result.out
 
 
 def test_run_writes_and_a_second_run_plans_nothing(workspace: Workspace) -> None:
