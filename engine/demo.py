@@ -43,7 +43,9 @@ def _sandbox_class(name: str) -> tuple[type[Connector], type[Sandbox]]:
     return cls, sandbox
 
 
-def _settings_with_references(cls: type[Connector], settings: dict[str, Any], side: str) -> dict[str, Any]:
+def _settings_with_references(
+    cls: type[Connector], settings: dict[str, Any], side: str, variables: dict[str, str] | None = None
+) -> dict[str, Any]:
     """Secrets go into the environment; the config holds `${VAR}` references, as a real one should."""
     out: dict[str, Any] = {}
     for key, value in settings.items():
@@ -51,6 +53,8 @@ def _settings_with_references(cls: type[Connector], settings: dict[str, Any], si
         if field is not None and "SecretStr" in str(field.annotation) and value is not None:
             variable = f"PAIRSYNC_DEMO_{side.upper()}_{key.upper()}"
             os.environ[variable] = str(value.get_secret_value() if isinstance(value, SecretStr) else value)
+            if variables is not None:
+                variables[variable] = os.environ[variable]
             out[key] = "${" + variable + "}"
         else:
             out[key] = value
@@ -58,14 +62,19 @@ def _settings_with_references(cls: type[Connector], settings: dict[str, Any], si
 
 
 def write_config(folder: Path, story: dict[str, Any], servers: dict[str, SandboxServer]) -> Path:
+    """The demo's config, and beside it `.env` with the values of the `${PAIRSYNC_DEMO_...}` it refers to."""
     connection = story["connection"]
     accounts = {}
+    variables: dict[str, str] = {}
     for side in SIDES:
         cls, _ = _sandbox_class(connection[side])
         accounts[f"demo_{connection[side]}"] = {
             "connector": connection[side],
-            "settings": _settings_with_references(cls, servers[side].settings(), side),
+            "settings": _settings_with_references(cls, servers[side].settings(), side, variables),
         }
+    env = folder / ".env"
+    env.write_text("".join(f"{name}={value}\n" for name, value in sorted(variables.items())))
+    env.chmod(0o600)
     config = {
         "accounts": accounts,
         "connections": [
@@ -100,7 +109,7 @@ def apply_edits(story: dict[str, Any], sandboxes: dict[str, Sandbox]) -> None:
                 output.say(f"  edit: {edit['note']}")
 
 
-def run_demo(keep: Path | None = None) -> None:
+def run_demo(keep: Path | None = None, stay: bool = False) -> None:
     story = scenario()
     classes = {side: _sandbox_class(story["connection"][side]) for side in SIDES}
     with ExitStack() as stack:
@@ -115,8 +124,35 @@ def run_demo(keep: Path | None = None) -> None:
         output.say(f"config: {config_path}\n")
         _play(config_path, story, sandboxes)
         if keep:
-            output.say(f"\nthe demo folder is kept at {folder}; the sandboxes stop now.")
+            _kept(folder, stay)
+        if stay:
+            _serve_until_interrupted(servers)
     _next_steps()
+
+
+def _kept(folder: Path, stay: bool) -> None:
+    output.say(f"\nthe demo folder is kept at {folder}:")
+    output.say(f"  {folder / 'pairsync.yaml'}   the config")
+    output.say(f"  {folder / '.env'}   the sandboxes' keys its ${{PAIRSYNC_DEMO_...}} refer to")
+    output.say(f"  {folder / '.pairsync'}   the state: links, cursors, run history")
+    env, config = folder / '.env', folder / 'pairsync.yaml'
+    output.say(f"to use it, in a shell: set -a; . {env}; set +a; pairsync status {config}")
+    if not stay:
+        output.say(
+            "the sandboxes stop now, so plan and run cannot reach them; `pairsync demo --keep DIR --stay` keeps "
+            "them running until Ctrl-C (run it again for fresh sandboxes with the same people and edits)"
+        )
+
+
+def _serve_until_interrupted(servers: dict[str, SandboxServer]) -> None:
+    """Keep the sandboxes up so the kept config can be planned, run and edited against them."""
+    addresses = ", ".join(server.base_url for server in servers.values())
+    output.say(f"\nthe sandboxes keep running at {addresses}; press Ctrl-C to stop them")
+    try:
+        while True:
+            time.sleep(3600)
+    except KeyboardInterrupt:
+        output.say("sandboxes stopped")
 
 
 def _play(config_path: Path, story: dict[str, Any], sandboxes: dict[str, Sandbox]) -> None:

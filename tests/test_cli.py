@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -173,7 +174,7 @@ def test_plan_is_a_dry_run_that_writes_nothing(workspace: Workspace) -> None:
 def test_plan_as_a_table_lists_each_operation(workspace: Workspace) -> None:
     result = workspace.pairsync("plan", "pairsync.yaml")
     assert result.code == 0
-    assert result.out.count("create") >= 3 and "ada@example.com" in result.out and "summary" in result.out
+    assert result.out.count("create") >= 3 and "ada@example.com" in result.out and "crm-book: planned" in result.out
 
 
 def test_run_writes_and_a_second_run_plans_nothing(workspace: Workspace) -> None:
@@ -397,6 +398,29 @@ class _Unreachable:
     base_url: str
 
 
+def test_an_unreachable_api_over_httpx_names_the_account_and_url(tmp_path: Path) -> None:
+    """Issue 18.8, the httpx path (Google Contacts): `ConnectError: All connection attempts failed` alone."""
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        url = f"http://127.0.0.1:{probe.getsockname()[1]}"
+    (tmp_path / "pairsync.yaml").write_text(
+        "accounts:\n"
+        "  people:\n    connector: google_contacts\n"
+        f"    settings: {{client_id: demo, client_secret: '${{G_SECRET}}', refresh_token: '${{G_TOKEN}}',"
+        f" base_url: '{url}', token_url: '{url}/token', retry_attempts: 1}}\n"
+        + memory_account(tmp_path, "book")
+        + "connections:\n  - {name: people-book, left: people, right: book}\n"
+    )
+    env = {**os.environ, ALLOW_LIST_ENV: BUILTIN_ALLOW_LIST, "G_SECRET": "gs-hidden-1", "G_TOKEN": "gt-hidden-2"}
+    result = Workspace(tmp_path, env).pairsync("plan", "pairsync.yaml")
+    assert result.code == 1
+    assert "nothing to do" not in result.out + result.err
+    assert "account 'people' (google_contacts) at " + url in result.err
+    assert "reachable from here" in result.err
+
+
 def test_status_needs_no_secrets_and_lists_recent_runs(tmp_path: Path, stripe: SandboxServer) -> None:
     """Issue 18.13: status demanded every secret of the config and showed one run."""
     workspace = stripe_workspace(tmp_path, stripe, SECRET)
@@ -409,3 +433,5 @@ def test_status_needs_no_secrets_and_lists_recent_runs(tmp_path: Path, stripe: S
     assert "#1" in shown.out and "#2" in shown.out and "created 2" in shown.out
     listed = Workspace(tmp_path, without).pairsync("status", "pairsync.yaml", "--json")
     assert [run["id"] for run in listed.one["runs"]] == [2, 1]
+    started = listed.one["runs"][0]["started_at"]  # ISO 8601 in UTC, as the service's API writes it
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?\+00:00", started), started

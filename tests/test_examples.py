@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import json
+import os
 import re
+import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -11,8 +16,9 @@ import yaml
 from engine.cli import config_schema
 from engine.config import LoadedConfig, load_config
 from engine.connection import prepare
+from engine.plugins import ALLOW_LIST_ENV
 from engine.secrets import REFERENCE
-from tests.fixtures.registries import builtin_registry
+from tests.fixtures.registries import BUILTIN_ALLOW_LIST, builtin_registry
 
 ROOT = Path(__file__).resolve().parent.parent
 REGISTRY = builtin_registry()
@@ -114,3 +120,24 @@ def test_the_json_schema_rejects_what_the_loader_rejects() -> None:
     broken["connections"][0]["directon"] = "two-way"
     with pytest.raises(jsonschema.ValidationError, match="directon"):
         jsonschema.validate(broken, config_schema(REGISTRY))
+
+
+def test_the_memory_demo_has_data_to_plan_and_run(tmp_path: Path) -> None:
+    """Issue 18.15: the "quickest way to watch pairsync plan and run" planned and ran nothing."""
+    shutil.copytree(Path(__file__).resolve().parents[1] / "examples", tmp_path / "examples")
+    env = {**os.environ, ALLOW_LIST_ENV: BUILTIN_ALLOW_LIST}
+
+    def pairsync(*args: str) -> object:
+        done = subprocess.run(
+            [sys.executable, "-c", "from engine.cli import main; main()", *args, "examples/memory-demo.yaml", "--json"],
+            cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120,
+        )
+        assert done.returncode == 0, done.stderr
+        return json.loads(done.stdout)[0]
+
+    planned = pairsync("plan")
+    kinds = sorted({op["kind"] for op in planned["operations"]})  # type: ignore[index]
+    assert kinds == ["conflict", "create", "link", "skip", "tag", "update"]
+    done = pairsync("run")
+    assert done["created"] == planned["created"] and done["linked"]["total"] == 5  # type: ignore[index]
+    assert pairsync("plan")["operations"] == []  # type: ignore[index]

@@ -248,9 +248,12 @@ def sandbox(
 
 @app.command()
 def demo(
-    keep: Annotated[Path | None, typer.Option(help="Keep the demo folder here.")] = None,
-    serve: Annotated[bool, typer.Option("--serve", help="Then serve the dashboard until Ctrl-C.")] = False,
-    port: Annotated[int, typer.Option(help="Port of the dashboard with --serve.")] = 8787,
+    keep: Annotated[Path | None, typer.Option(help="Keep the demo's config, .env and state in this folder.")] = None,
+    stay: Annotated[
+        bool, typer.Option("--stay", metavar="", help="Keep the sandboxes running until Ctrl-C, to explore.")
+    ] = False,
+    serve: Annotated[bool, typer.Option("--serve", metavar="", help="Then serve the dashboard until Ctrl-C.")] = False,
+    port: Annotated[int, typer.Option(help="Port of the dashboard with --serve (0: any free port).")] = 8787,
     open_browser: Annotated[bool, typer.Option("--open/--no-open", help="Open the dashboard in a browser.")] = True,
 ) -> None:
     """Start local sandboxes, seed sample customers, plan and run a two-way sync, then stop (or, with --serve,
@@ -262,7 +265,7 @@ def demo(
         return
     from engine.demo import run_demo
 
-    run_demo(keep)
+    run_demo(keep, stay)
 
 
 @app.command()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 from typing import Any
 
 from rich.console import Console
@@ -27,7 +28,14 @@ def fail(text: str) -> None:
 
 
 def print_json(data: Any) -> None:
-    print(REDACTOR.redact(json.dumps(data, indent=2, default=str, sort_keys=False)))
+    print(REDACTOR.redact(json.dumps(data, indent=2, default=plain_json, sort_keys=False)))
+
+
+def plain_json(value: Any) -> Any:
+    """Times as ISO 8601 in UTC (`2026-12-01T14:11:21.056066+00:00`), the same as the service's API."""
+    if isinstance(value, datetime):
+        return (value if value.tzinfo else value.replace(tzinfo=UTC)).astimezone(UTC).isoformat()
+    return str(value)
 
 
 def print_messages(report: Report) -> None:

@@ -14,6 +14,7 @@ from rich.console import Group
 from rich.table import Table
 from rich.text import Text
 
+from engine.cli.output import plain_json
 from engine.planner.model import Conflict, Create, LinkOnly, Operation, Skip, Tag, Update
 from engine.runner import Report
 from engine.secrets import REDACTOR
@@ -76,11 +77,11 @@ def stream_json(reports: list[Report], out: IO[str]) -> None:
     a plan of any size is printed as it is serialised."""
     out.write("[")
     for index, report in enumerate(reports):
-        head = json.dumps(report.summary(), default=str, ensure_ascii=False)[:-1]
+        head = json.dumps(report.summary(), default=plain_json, ensure_ascii=False)[:-1]
         out.write(("," if index else "") + "\n" + REDACTOR.redact(head) + ', "operations": [')
         first = True
         for item in _items(report):
-            line = REDACTOR.redact(json.dumps(item, default=str, ensure_ascii=False))
+            line = REDACTOR.redact(json.dumps(item, default=plain_json, ensure_ascii=False))
             out.write(("" if first else ",") + "\n  " + line)
             first = False
         out.write("\n]}")

@@ -189,6 +189,14 @@ class MemoryStore:
                 updated=raw["updated"],
             )
 
+    def fill(self, seed: Path) -> None:
+        """Add the records of a seed file: a JSON list of flat field mappings, each with optional `tags`."""
+        for raw in json.loads(seed.read_text(encoding="utf-8")):
+            fields = {k: v for k, v in raw.items() if k != "tags"}
+            record_id = self.add(fields)
+            if raw.get("tags"):
+                self.set_tags(record_id, set(raw["tags"]))
+
     def reload(self) -> None:
         """Pick up what another process wrote to the file."""
         if self.path is not None and self.path.exists():
@@ -199,6 +207,9 @@ class MemoryStore:
 class MemorySettings(ConnectorSettings):
     store: str = "default"
     file: str | None = None
+    seed: str | None = None
+    """A JSON file with a list of records (`{"email": ..., "name": ..., "tags": [...]}`) that fills the store
+    the first time it is opened empty; the store then lives in `file` (docs/memory.md)."""
     page_size: int = 50
     tags: bool = True
     idempotency: bool = True
@@ -233,6 +244,8 @@ class MemoryConnector(Connector):
         key = f"{settings.store}@{path}" if path else settings.store
         self.store = MemoryStore.named(key, path)
         self.store.reload()
+        if settings.seed and not self.store.records:
+            self.store.fill(Path(settings.seed))
         self.capabilities = self.capabilities_for(settings)  # type: ignore[misc]
 
     @classmethod
