@@ -15,7 +15,7 @@ import logging
 import os
 import socket
 import time
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 
 from engine.config.loaded import LoadedConfig
 from engine.config.models import Connection
@@ -71,7 +71,7 @@ class QueueWorker:
             return  # an earlier job took the wishes this job was deferred for
         if mark_interrupted(self.store, connection):  # a run of a dead worker (or process) left its row open
             log.warning("closed a run of %s left unfinished by a stopped process", connection)
-        started = time.monotonic()
+        started, began = time.monotonic(), utcnow()
         try:
             report = await run_connection(
                 self.loaded,
@@ -84,6 +84,7 @@ class QueueWorker:
         except asyncio.CancelledError:
             self.store.return_requests(connection)
             mark_interrupted(self.store, connection)
+            self._note(connection, began, wish.first_at)
             log.warning("run of %s cut short by shutdown; its wish waits for the next job", connection)
             raise
         self._settle(connection, report, wish.first_at, time.monotonic() - started)
@@ -94,10 +95,17 @@ class QueueWorker:
             asyncio.get_running_loop().create_task(self.queue.ensure_job(connection, self.settings.busy_retry))
             return
         self.store.finish_requests(connection)
-        if report.run_id is not None:
-            waited = None if first_at is None else max((utcnow() - first_at).total_seconds() - seconds, 0.0)
-            self.store.note_worker(report.run_id, self.name, waited)
+        self._note(connection, utcnow() - timedelta(seconds=seconds), first_at)
         log.info("run %s of %s (%s): %s in %.1fs", report.run_id, connection, report.status, self.name, seconds)
+
+    def _note(self, connection: str, began: datetime, first_at: datetime | None) -> None:
+        """Say in the history which worker ran the runs this job started, and how long the request waited
+        (also for a run cut short after its row was closed: cancellation can land in its last steps)."""
+        for run in self.store.runs(connection, limit=5):
+            started = run["started_at"] if run["started_at"].tzinfo else run["started_at"].replace(tzinfo=UTC)
+            if started >= began - timedelta(seconds=1) and run.get("worker") is None:
+                waited = None if first_at is None else max((started - first_at).total_seconds(), 0.0)
+                self.store.note_worker(run["id"], self.name, waited)
 
     async def work(self) -> None:
         log.info(apply_queue_schema(self.store.engine))
