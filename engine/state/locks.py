@@ -68,7 +68,7 @@ class LockStore(Database):
             if row is None:
                 return False  # released between the insert and the read: the caller tries again later
             current, expires = row
-            if current != holder and not _holder_dead(current, aware(expires) or now, now):
+            if current != holder and not holder_dead(current, aware(expires) or now, now):
                 return False
             taken = tx.execute(
                 update(_LOCKS)
@@ -166,14 +166,6 @@ def process_holder() -> str:
     return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
 
 
-def _holder_dead(holder: str, expires: datetime, now: datetime) -> bool:
-    """A process on this host is dead when it is gone; anyone else when its heartbeat is stale."""
-    match = _PROCESS_HOLDER.match(holder)
-    if match is None or match["host"] != socket.gethostname():
-        return expires < now
-    return not _process_alive(int(match["pid"]))
-
-
 def _process_alive(pid: int) -> bool:
     try:
         os.kill(pid, 0)
@@ -193,3 +185,11 @@ def holder_gone(holder: str) -> bool:
     """True when the holder is a process on this host that no longer runs (killed, crashed)."""
     match = _PROCESS_HOLDER.match(holder)
     return match is not None and match["host"] == socket.gethostname() and not _process_alive(int(match["pid"]))
+
+
+def holder_dead(holder: str, expires: datetime | None, now: datetime) -> bool:
+    """Whether a lock's holder is dead: a process on this host when it is gone, anyone else when its heartbeat
+    is stale. The one rule for taking a lock over, closing abandoned runs and the dashboard's "stalled"."""
+    if on_this_host(holder):
+        return holder_gone(holder)
+    return expires is not None and expires < now

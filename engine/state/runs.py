@@ -10,7 +10,7 @@ from sqlalchemy import func, select, update
 
 from engine.state import tables as t
 from engine.state.database import Database, aware, json_safe, redacted
-from engine.state.locks import holder_gone, on_this_host
+from engine.state.locks import holder_dead
 from engine.state.tables import utcnow
 
 _RUNS = t.Run.__table__  # type: ignore[attr-defined]
@@ -127,10 +127,5 @@ class RunStore(Database):
             return {str(worker): int(count) for worker, count in rows}
 
 def _still_held(lock: tuple[str, datetime | None] | None, now: datetime) -> bool:
-    """Whether a run lock still belongs to a live run: its process runs here, or (elsewhere) it has not expired."""
-    if lock is None:
-        return False
-    holder, expires = lock
-    if holder_gone(holder):
-        return False
-    return on_this_host(holder) or expires is None or expires > now
+    """Whether a run lock still belongs to a live run."""
+    return lock is not None and not holder_dead(lock[0], lock[1], now)

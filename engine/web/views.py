@@ -17,7 +17,8 @@ from engine.plugins import registry
 from engine.service import history
 from engine.service.app import Service
 from engine.state import tables as t
-from engine.state.locks import holder_gone
+from engine.state.database import aware
+from engine.state.locks import holder_dead
 from engine.web.health import Health, health
 
 _LOCKS = t.Lock.__table__  # type: ignore[attr-defined]
@@ -84,8 +85,7 @@ def _lock_held(service: Service, name: str) -> bool:
     if row is None:
         return False
     holder, expires = row
-    expires = expires if expires.tzinfo else expires.replace(tzinfo=UTC)
-    return bool(expires > datetime.now(UTC) and not holder_gone(holder))
+    return not holder_dead(holder, aware(expires), datetime.now(UTC))
 
 
 def connection_rows(service: Service) -> list[ConnectionRow]:
