@@ -4,27 +4,24 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
-
 from engine.state import tables as t
-from engine.state.database import Database, aware
+from engine.state.database import Database
 
 _NOTICES = t.Notice.__table__  # type: ignore[attr-defined]
 
 
 class NoticeStore(Database):
     def claim_notice(self, target: str, connection: str, kind: str, period: timedelta, now: datetime) -> bool:
-        """True (and the time remembered) when nothing was sent for this key within `period` before `now`."""
-        key = (_NOTICES.c.target == target, _NOTICES.c.connection == connection, _NOTICES.c.kind == kind)
+        """True (and the time remembered) when nothing was sent for this key within `period` before `now`.
+
+        One conditional upsert, not a read then a write: of several processes claiming the same key at
+        the same instant exactly one row change happens, so exactly one of them sends.
+        """
+        statement = self._upsert(_NOTICES).values(target=target, connection=connection, kind=kind, sent_at=now)
+        claim = statement.on_conflict_do_update(
+            index_elements=["target", "connection", "kind"],
+            set_={"sent_at": statement.excluded.sent_at},
+            where=_NOTICES.c.sent_at <= now - period,
+        ).returning(_NOTICES.c.sent_at)
         with self._tx() as tx:
-            row = tx.execute(select(_NOTICES.c.sent_at).where(*key)).first()
-            last = aware(row[0]) if row else None
-            if last is not None and now - last < period:
-                return False
-            statement = self._upsert(_NOTICES).values(target=target, connection=connection, kind=kind, sent_at=now)
-            tx.execute(
-                statement.on_conflict_do_update(
-                    index_elements=["target", "connection", "kind"], set_={"sent_at": statement.excluded.sent_at}
-                )
-            )
-        return True
+            return tx.execute(claim).first() is not None  # no row back: the period still runs
