@@ -49,7 +49,7 @@ def test_processes_claiming_at_the_same_instant_send_once(state_url: str) -> Non
         for round_ in range(5):  # each round one period later: every round must have exactly one winner
             moment = T0 + round_ * 2 * HOUR
             with ThreadPoolExecutor(len(stores)) as pool:
-                won = list(pool.map(lambda store: claim(store, moment), stores))
+                won = list(pool.map(claim, stores, [moment] * len(stores)))
             assert won.count(True) == 1, won
     finally:
         for store in stores:
