@@ -8,7 +8,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from bench import dashboard, quickbooks, report, scale, scenarios
+from bench import dashboard, listing, quickbooks, report, scale, scenarios
 
 SMOKE_SIZE = 300
 DEFAULT_SIZE = 10_000
@@ -52,7 +52,7 @@ def main(argv: list[str] | None = None) -> int:
                 b3 = scenarios.b1_b2_b3(Path(folder), size, state_only=True, state_url=url)[2]
                 results.append({**b3, "id": "B3PG"})
         if "B4" in wanted:
-            results.append(scenarios.b4_listing(size))
+            results.append(listing.b4_listing(size))
     if "B5" in wanted:
         with tempfile.TemporaryDirectory(prefix="pairsync-bench-b5-") as folder:
             results += scale.b5(Path(folder))

@@ -16,20 +16,15 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-import stripe
-
 from bench.bound import Phase, engine_model_bound, pages, physical_bound
 from bench.harness import CONNECTION, Pair, SideKnobs
 from connectors.google_contacts.writes import BATCH_SIZE as GOOGLE_BATCH
-from connectors.stripe import StripeConnector, StripeSettings
 from connectors.stripe.pagination import PAGE_SIZE as STRIPE_PAGE
 from connectors.stripe.sandbox import StripeSandbox
 from engine.config.models import Action
-from engine.connector import ConnectorContext
 from engine.planner.model import SIDES, Side
 from engine.planner.plan import plan
 from engine.runner import Session, SideRead
-from engine.sandbox import Knobs, SandboxServer
 
 Result = dict[str, Any]
 
@@ -230,71 +225,6 @@ def _peak_bytes(call: Callable[[], Any]) -> int:
         return tracemalloc.get_traced_memory()[1]
     finally:
         tracemalloc.stop()
-
-
-def b4_listing(count: int) -> Result:
-    """The connector's full listing against the raw SDK's auto-pagination over the same sandbox.
-
-    Like for like is the connector reading customers only (`read_subscriptions: false`); with the
-    derived fields it also expands subscriptions on each page and lists canceled ones alongside.
-    """
-    sandbox = StripeSandbox()
-    sandbox.seed(count)
-    knobs = Knobs(latency_ms=STRIPE_REALISTIC.latency_ms)
-    with SandboxServer(sandbox, knobs=knobs) as server:
-        sdk = asyncio.run(_sdk_listing(server))
-        runs = {(p, derived): asyncio.run(_connector_listing(server, p, derived))
-                for p in (1, 4) for derived in (False, True)}
-    _require(sdk[0] == count and all(c[0] == count for c in runs.values()), "B4", {"sdk": sdk, **runs})
-    ratio = {key: seconds / sdk[1] for key, (_, seconds) in runs.items()}
-    return {
-        "id": "B4",
-        "name": "listing customers: connector vs raw stripe SDK auto-pagination",
-        "size": count,
-        "sdk_seconds": round(sdk[1], 2),
-        "customers_only_seconds": round(runs[(1, False)][1], 2),
-        "with_derived_seconds": round(runs[(1, True)][1], 2),
-        "partitioned_seconds": round(runs[(4, True)][1], 2),
-        "ratio": round(ratio[(1, False)], 3),
-        "ratio_with_derived": round(ratio[(1, True)], 3),
-        "ratio_partitioned_customers_only": round(ratio[(4, False)], 3),
-        "ratio_partitioned": round(ratio[(4, True)], 3),
-        "knobs": f"latency {STRIPE_REALISTIC.latency_ms:g} ms, no rate limit; partitioned = 4 workers",
-        "target": "ratio <= 1.1 (customers only, like for like), partitioned (with derived fields) < 1.0",
-        "met": ratio[(1, False)] <= 1.1 and ratio[(4, True)] < 1.0,
-        "note": "ratio_with_derived also reads subscriptions (expanded) and canceled ones: more than the SDK does",
-    }
-
-
-async def _sdk_listing(server: SandboxServer) -> tuple[int, float]:
-    client = stripe.StripeClient(
-        server.sandbox.settings(server.base_url)["api_key"],
-        base_addresses={"api": server.base_url},
-        http_client=stripe.HTTPXClient(),
-        max_network_retries=0,
-    )
-    start = time.perf_counter()
-    first = await client.v1.customers.list_async({"limit": STRIPE_PAGE})
-    seen = 0
-    async for _customer in first.auto_paging_iter():
-        seen += 1
-    return seen, time.perf_counter() - start
-
-
-async def _connector_listing(server: SandboxServer, partitions: int, derived: bool) -> tuple[int, float]:
-    settings = StripeSettings(
-        **server.settings(), requests_per_second=100_000, partitions=partitions,
-        max_concurrency=max(8, partitions), read_subscriptions=derived,
-    )
-    connector = StripeConnector(settings, ConnectorContext("bench"))
-    try:
-        start = time.perf_counter()
-        seen = 0
-        async for page in connector.list(None):
-            seen += len(page.records)
-        return seen, time.perf_counter() - start
-    finally:
-        await connector.aclose()
 
 
 class BenchFailure(RuntimeError):
