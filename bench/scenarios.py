@@ -20,6 +20,7 @@ import stripe
 
 from bench.bound import Phase, engine_model_bound, pages, physical_bound
 from bench.harness import CONNECTION, Pair, SideKnobs
+from bench.stripe_reads import b2_stripe_reads
 from connectors.google_contacts.writes import BATCH_SIZE as GOOGLE_BATCH
 from connectors.stripe import StripeConnector, StripeSettings
 from connectors.stripe.pagination import PAGE_SIZE as STRIPE_PAGE
@@ -134,7 +135,8 @@ def b1_b2_b3(
         b2 = _incremental(pair, loaded, store, count)
         b3 = _engine_overhead(pair, store, count)
         quiet = [] if state_only else b2_write_then_quiet(pair, pair.load(), store, count, creates)
-    return [b1, b2, b3, *quiet]
+        reads = [] if state_only else b2_stripe_reads(pair.servers["stripe"], count)
+    return [b1, b2, b3, *quiet, *reads]
 
 
 def _incremental(pair: Pair, loaded: Any, store: Any, count: int) -> Result:
