@@ -63,7 +63,8 @@ def print_table(doc: dict[str, Any], console: Console | None = None) -> None:
         table.add_column(column)
     for result in doc["results"]:
         measured = ", ".join(f"{k}={_fmt(v)}" for k, v in result.items() if k not in SKIP)
-        table.add_row(result["id"], str(result["size"]), measured, result["target"], "yes" if result["met"] else "NO")
+        bench = f"{result['id']} {result['name']}"  # B2 has several runs: the name tells them apart
+        table.add_row(bench, str(result["size"]), measured, result["target"], "yes" if result["met"] else "NO")
     console.print(table)
 
 

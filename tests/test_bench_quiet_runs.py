@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from bench import quickbooks
+from bench import quickbooks, report
 from bench.bound import Phase
 from bench.harness import Pair, SideKnobs
 from bench.scenarios import b2_write_then_quiet, measured_run
@@ -63,3 +63,16 @@ def test_a_quiet_run_after_updates_into_stripe_reads_one_event_page(tmp_path: Pa
 
 def _no_bound(*_args: object, **_kwargs: object) -> Phase:
     return Phase(1, 1, 0.0, 0.0)
+
+
+def test_flatness_across_sizes_is_judged_run_by_run() -> None:
+    """Each B2 run is compared with the same run at the other size, never with another kind of run."""
+    runs = [
+        {"id": "B2", "name": "quiet", "size": 10_000, "deterministic": True, "requests": {"left": 10, "right": 2}},
+        {"id": "B2", "name": "quiet", "size": 100_000, "deterministic": True, "requests": {"left": 10, "right": 3}},
+        {"id": "B2", "name": "busy", "size": 10_000, "deterministic": True, "requests": {"left": 20, "right": 20}},
+        {"id": "B2", "name": "busy", "size": 100_000, "deterministic": True, "requests": {"left": 30, "right": 20}},
+    ]
+    quiet, busy = report.b2_consistency(runs)
+    assert (quiet["request_totals"], quiet["met"]) == ([12, 13], True)
+    assert (busy["request_totals"], busy["met"]) == ([40, 50], False)

@@ -18,7 +18,7 @@ import httpx
 import pytest
 
 from connectors.stripe import StripeConnector
-from connectors.stripe.events import Changes, in_order
+from connectors.stripe.events import Changes, in_order, own_update
 from connectors.stripe.sandbox import StripeSandbox
 from engine.connector import ConnectorContext
 from engine.records import Record, WriteRequest
@@ -205,3 +205,17 @@ def test_a_deletion_wins_over_an_update_in_the_same_second() -> None:
     for event in in_order(events):
         changes.add(event)
     assert changes.deleted == {"cus_tie"}
+
+
+@pytest.mark.parametrize(
+    ("kind", "key", "own"),
+    [
+        ("customer.updated", "pairsync-update-5f2b", True),
+        ("customer.updated", "their-integration-1", False),  # another program's keyed update is a change
+        ("customer.updated", None, False),  # the dashboard, or a request without a key
+        ("customer.created", "pairsync-update-5f2b", False),  # creates are read back: cheap, and crash-safe
+    ],
+)
+def test_only_pairsyncs_own_keyed_updates_are_recognised(kind: str, key: str | None, own: bool) -> None:
+    event = {**_event(1, 100, "x", kind), "request": {"id": "req_1", "idempotency_key": key}}
+    assert own_update(event) is own
