@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import os
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +30,8 @@ from engine.sandbox import Knobs, SandboxServer
 from engine.state.store import StateStore
 
 CONNECTION = "stripe-quickbooks"
+QUIET_LIMIT = 30  # requests per side of a run after a run, whatever the size
+CHANGES = 10
 QUICKBOOKS_BATCH = 30
 BATCHES_PER_MINUTE = 40.0
 BATCH_BURST = 40  # a per-minute window lets a full minute's batches through at once
@@ -83,8 +86,12 @@ def distinct_names(stripe: StripeSandbox) -> None:
             customer["name"] = f"{customer['name']}-{number}"
 
 
-def run_b1(folder: Path, count: int, stripe_knobs: SideKnobs, stripe_read: Any) -> dict[str, Any]:
-    """Times the initial sync; `stripe_read(sandbox, count, knobs)` gives Stripe's read phase for the bound."""
+def run_b1(
+    folder: Path, count: int, stripe_knobs: SideKnobs, stripe_read: Any, quiet: bool = False
+) -> list[dict[str, Any]]:
+    """Times the initial sync; `stripe_read(sandbox, count, knobs)` gives Stripe's read phase for the bound.
+
+    `quiet`: then B2 into QuickBooks (the runs after runs that wrote into it)."""
     stripe, books = StripeSandbox(), QuickBooksSandbox()
     stripe.seed(count)
     distinct_names(stripe)
@@ -108,9 +115,11 @@ def run_b1(folder: Path, count: int, stripe_knobs: SideKnobs, stripe_read: Any) 
             "left": stripe_server.knobs.requests - served_before["left"],
             "right": books_server.knobs.requests - served_before["right"],
         }
+        servers = {"left": stripe_server, "right": books_server}
+        after = b2_after_writes(Runner(loaded, store, servers), stripe, count) if quiet else []
     summary = report.summary()
     done = summary["status"] == "ok" and summary["created"]["right"] == count
-    return {
+    return [{
         "id": "B1",
         "name": "initial sync Stripe -> QuickBooks",
         "size": count,
@@ -124,4 +133,50 @@ def run_b1(folder: Path, count: int, stripe_knobs: SideKnobs, stripe_read: Any) 
         "server_requests": server,
         "target": "ratio <= 1.10 of the physical bound",
         "met": done and seconds / limit <= 1.10 and summary["requests"] == server,
-    }
+    }, *after]
+
+
+@dataclass
+class Runner:
+    """Runs the connection again and counts requests on both sides: the engine's and each sandbox's."""
+
+    loaded: Any
+    store: StateStore
+    servers: dict[str, SandboxServer]
+
+    def run(self, name: str, count: int, updated: int) -> dict[str, Any]:
+        before = {side: server.knobs.requests for side, server in self.servers.items()}
+        start = time.perf_counter()
+        report = asyncio.run(run_connection(self.loaded, self.loaded.config.connection(CONNECTION), self.store))
+        seconds = time.perf_counter() - start
+        server = {side: s.knobs.requests - before[side] for side, s in self.servers.items()}
+        summary = report.summary()
+        written = {k: summary[k] for k in ("created", "updated", "tagged", "untagged")}
+        wanted = {k: {"left": 0, "right": updated if k == "updated" else 0} for k in written}
+        if summary["status"] != "ok" or written != wanted or summary["requests"] != server:
+            raise RuntimeError(f"B2 {name} into QuickBooks did not complete as expected: {summary}, server {server}")
+        requests = summary["requests"]
+        return {
+            "id": "B2",
+            "name": f"{name} (Stripe -> QuickBooks)",
+            "size": count,
+            "seconds": round(seconds, 2),
+            "requests": requests,
+            "server_requests": server,
+            "requests_per_changed_record": round(sum(requests.values()) / updated, 2) if updated else None,
+            "deterministic": True,
+            "target": f"<= {QUIET_LIMIT} requests per side, same within 20% across sizes",
+            "met": max(requests.values()) <= QUIET_LIMIT,
+        }
+
+
+def b2_after_writes(runner: Runner, stripe: StripeSandbox, count: int) -> list[dict[str, Any]]:
+    """The run after B1's creates into QuickBooks, then Stripe changes written into QuickBooks and the
+    run after that: none may read pairsync's own writes back one by one."""
+    results = [runner.run(f"quiet run after {count} creates into QuickBooks", count, 0)]
+    customers = [c for c in stripe.store.of_kind("customer") if not c.get("deleted")]
+    for number, customer in enumerate(customers[:CHANGES]):
+        stripe.update_record(customer["id"], {"phone": f"+1555020{number:04d}"})
+    results.append(runner.run(f"incremental run after {CHANGES} Stripe changes", count, CHANGES))
+    results.append(runner.run("quiet run after updates into QuickBooks", count, 0))
+    return results

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import asyncio
 import builtins
+import copy
 import dataclasses
+import uuid
 from collections.abc import AsyncIterator, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, ClassVar, cast
@@ -35,7 +37,15 @@ from engine.records import Page, Record, WriteRequest, WriteResult
 from . import webhooks
 from .checks import run_checks
 from .client import EngineHTTPXClient, build_client, build_transport
-from .events import EVENTS_UNAVAILABLE, Changes, CursorExpired, EventsCursor, changes_since, latest_cursor
+from .events import (
+    EVENTS_UNAVAILABLE,
+    OWN_UPDATE_PREFIX,
+    Changes,
+    CursorExpired,
+    EventsCursor,
+    changes_since,
+    latest_cursor,
+)
 from .fields import (
     MAX_METADATA_VALUE_LENGTH,
     STRIPE_SCHEMA,
@@ -53,6 +63,7 @@ from .subscriptions import CUSTOMER_EXPAND, LIST_EXPAND, Sub, SubscriptionReader
 from .writes import describe_error
 
 if TYPE_CHECKING:
+    from stripe._request_options import RequestOptions
     from stripe.params import CustomerCreateParams, CustomerUpdateParams
 
 PAGE_SIZE = 100
@@ -109,7 +120,8 @@ class StripeConnector(Connector):
         note: str | None = None
         if since is not None:
             try:
-                changes = await changes_since(self.client, EventsCursor.parse(since))
+                cursor = EventsCursor.parse(since)
+                changes = await changes_since(self.client, cursor, read_subscriptions=self.settings.read_subscriptions)
             except CursorExpired as expired:
                 note = str(expired)
             else:
@@ -155,7 +167,7 @@ class StripeConnector(Connector):
         return self._record(customer, await self.subscriptions.of(customer, canceled))
 
     async def _changed_pages(self, changes: Changes) -> AsyncIterator[Page]:
-        """The current state of every customer the events named; deleted ones flagged without a fetch.
+        """The current state of every customer the events named, taken from the events where they tell it.
 
         Each record carries the time of the newest event naming it as `updated`
         (records from a full listing carry none: Stripe keeps no modification time).
@@ -163,16 +175,30 @@ class StripeConnector(Connector):
         ids, cursor = changes.ids, changes.cursor
         chunks = [ids[start : start + PAGE_SIZE] for start in range(0, len(ids), PAGE_SIZE)] or [[]]
         for number, chunk in enumerate(chunks):
-            fetched = await asyncio.gather(*(self._current(cid, cid in changes.deleted) for cid in chunk))
+            fetched = await asyncio.gather(*(self._current(cid, changes) for cid in chunk))
             last = number == len(chunks) - 1
             final_cursor = cursor.to_json() if last and cursor else None
             records = [_timed(r, changes.changed_at.get(r.id)) for r in fetched if r is not None]
             yield Page(records=records, cursor=final_cursor, last=last)
 
-    async def _current(self, customer_id: str, deleted: bool) -> Record | None:
-        if deleted:
+    async def _current(self, customer_id: str, changes: Changes) -> Record | None:
+        """From the events: the customer as the newest full-object event carries it; requests only for what
+        they cannot give (a customer named by subscription events alone; subscriptions of a customer created
+        before the window, whose other subscriptions the feed never showed)."""
+        if customer_id in changes.deleted:
             return Record(id=customer_id, fields={}, deleted=True)
-        return await self.get(customer_id)
+        customer = changes.objects.get(customer_id)
+        if customer is None:
+            return await self.get(customer_id)
+        customer = {key: value for key, value in customer.items() if key != "subscriptions"}
+        if not self.settings.read_subscriptions:
+            return self._record(customer, None)
+        if customer_id in changes.born:
+            found = copy.deepcopy(list(changes.subscriptions.get(customer_id, {}).values()))
+        else:
+            found = await self.subscriptions.listed(customer_id)  # one request: every status, items and prices
+        await self.subscriptions.catalogue.stitch(found)
+        return self._record(customer, found)
 
     def _record(self, customer: Mapping[str, Any], subscriptions: Sequence[Mapping[str, Any]] | None) -> Record:
         return to_record(customer, subscriptions, self.settings.lifecycle_stages)
@@ -227,9 +253,12 @@ class StripeConnector(Connector):
             current = await self._customer(customer_id)
             current_address = (current or {}).get("address")
         params = customer_params(fields, current_address)
+        options: RequestOptions = {"idempotency_key": f"{OWN_UPDATE_PREFIX}{uuid.uuid4().hex}"}
         if self.settings.read_subscriptions:
             params["expand"] = CUSTOMER_EXPAND  # the answer carries what the derived fields need
-        customer = await self.client.v1.customers.update_async(customer_id, cast("CustomerUpdateParams", params))
+        customer = await self.client.v1.customers.update_async(
+            customer_id, cast("CustomerUpdateParams", params), options
+        )
         return await self._with_subscriptions(customer.to_dict())
 
     async def tag(self, record_id: str, tag: str) -> None:

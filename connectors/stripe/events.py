@@ -9,15 +9,12 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, cast
+from typing import Any
 
 import stripe
 
 from .fields import PLAIN_FIELDS
-from .pagination import list_all
-
-if TYPE_CHECKING:
-    from stripe.params import EventListParams
+from .pagination import list_all, raw_lister
 
 CUSTOMER_EVENT_TYPES = (
     "customer.created",
@@ -32,11 +29,17 @@ CUSTOMER_EVENT_TYPES = (
     "customer.subscription.pending_update_applied",
     "customer.subscription.pending_update_expired",
 )
+# A customers-only connection (no derived fields) has no use for subscription events: fewer pages to read.
+CUSTOMER_ONLY_EVENT_TYPES = CUSTOMER_EVENT_TYPES[:3]
 RETENTION_SECONDS = 30 * 24 * 3600
 # The customer attributes a record is made of (fields.customer_fields). A `customer.updated` whose
 # `previous_attributes` (Stripe names only the changed keys) touches none of them - a balance, the default
 # payment method, invoice settings, delinquency - changes no record field, so its customer is not fetched.
 RECORD_ATTRIBUTES = frozenset({*PLAIN_FIELDS, "address", "metadata"})
+
+# The Idempotency-Key prefix of pairsync's own customer updates. The run that wrote kept the customer the
+# update answered, so the next run need not read it back from the event (which may need a subscription read).
+OWN_UPDATE_PREFIX = "pairsync-update-"
 
 EVENTS_UNAVAILABLE = (
     "the key cannot read events (no Events permission, or no Events API): every run lists all customers; "
@@ -70,31 +73,76 @@ class EventsCursor:
 
 @dataclass
 class Changes:
-    """Customers named by events since the cursor, in order, which of them were deleted, and when each changed.
+    """What the events since the cursor say about each customer they name.
 
-    A customer object has no modification time; the `created` of the newest
-    event naming it is the only record of when it last changed.
+    `ids`: the customers to report, in order of first mention; `deleted`: those
+    a `customer.deleted` names (terminal: a deleted customer never comes back,
+    so ties in time cannot undo it); `objects`: the customer as the newest
+    `customer.created`/`customer.updated` carries it (the whole object, as a
+    read would return it); `subscriptions`: each subscription's newest state
+    from `customer.subscription.*`; `born`: customers whose creation is in the
+    window, so every subscription they have is in `subscriptions` too.
+    A customer object has no modification time; `changed_at` is the `created`
+    of the newest event naming it, the only record of when it last changed.
     """
 
     ids: list[str] = field(default_factory=list)
     deleted: set[str] = field(default_factory=set)
     cursor: EventsCursor | None = None
     changed_at: dict[str, int] = field(default_factory=dict)
+    objects: dict[str, dict[str, Any]] = field(default_factory=dict)
+    subscriptions: dict[str, dict[str, dict[str, Any]]] = field(default_factory=dict)
+    born: set[str] = field(default_factory=set)
+    read_subscriptions: bool = True
 
     def add(self, event: dict[str, Any]) -> None:
+        """Fold one event in; events must come oldest first (see `in_order`), so later ones win."""
         obj = (event.get("data") or {}).get("object") or {}
         kind = str(event.get("type"))
-        customer = obj.get("customer") if kind.startswith("customer.subscription.") else obj.get("id")
+        subscription = kind.startswith("customer.subscription.")
+        customer = obj.get("customer") if subscription else obj.get("id")
         if isinstance(customer, dict):
             customer = customer.get("id")
-        if not customer or not _touches_the_record(kind, event):
+        if not customer:
+            return
+        customer = str(customer)
+        self._keep(kind, customer, obj)
+        if subscription and not self.read_subscriptions:
+            return  # a customers-only record has no field a subscription changes
+        if not _touches_the_record(kind, event) or own_update(event):
             return
         if customer not in self.ids:
-            self.ids.append(str(customer))
+            self.ids.append(customer)
         if isinstance(event.get("created"), int):
-            self.changed_at[str(customer)] = max(self.changed_at.get(str(customer), 0), event["created"])
+            self.changed_at[customer] = max(self.changed_at.get(customer, 0), event["created"])
+
+    def _keep(self, kind: str, customer: str, obj: dict[str, Any]) -> None:
         if kind == "customer.deleted":
-            self.deleted.add(str(customer))
+            self.deleted.add(customer)
+        elif kind in ("customer.created", "customer.updated"):
+            self.objects[customer] = obj
+            if kind == "customer.created":
+                self.born.add(customer)
+        elif obj.get("id"):
+            self.subscriptions.setdefault(customer, {})[str(obj["id"])] = obj
+
+
+def in_order(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Events oldest first by `created`, as their changes happened.
+
+    Stripe does not promise its list is in creation order. `events` comes in
+    list order reversed (the bottom of Stripe's newest-first list first), and
+    the sort is stable: events created in the same second keep their list
+    order, so of two tied events the one Stripe lists nearer the top (newer)
+    is folded in last and wins.
+    """
+    return sorted(events, key=lambda event: int(event.get("created") or 0))
+
+
+def own_update(event: dict[str, Any]) -> bool:
+    """An update pairsync sent itself (its Idempotency-Key says so): the engine kept what it answered."""
+    key = (event.get("request") or {}).get("idempotency_key")
+    return event.get("type") == "customer.updated" and isinstance(key, str) and key.startswith(OWN_UPDATE_PREFIX)
 
 
 def _touches_the_record(kind: str, event: dict[str, Any]) -> bool:
@@ -126,36 +174,44 @@ async def latest_cursor(client: stripe.StripeClient) -> EventsCursor | None:
     return EventsCursor(event=None, created=int(time.time()))
 
 
-async def changes_since(client: stripe.StripeClient, cursor: EventsCursor, now: float | None = None) -> Changes:
+async def changes_since(
+    client: stripe.StripeClient, cursor: EventsCursor, now: float | None = None, read_subscriptions: bool = True
+) -> Changes:
     """Every customer change after the cursor, oldest first; CursorExpired when it is too old."""
     if (now if now is not None else time.time()) - cursor.created > RETENTION_SECONDS:
         raise CursorExpired("events cursor older than 30 days: full listing")
     try:
-        events = await _events_after(client, cursor)
+        types = CUSTOMER_EVENT_TYPES if read_subscriptions else CUSTOMER_ONLY_EVENT_TYPES
+        events = await _events_after(client, cursor, types)
     except stripe.StripeError as error:
         if events_unavailable(error):
             raise CursorExpired(EVENTS_UNAVAILABLE) from None
         raise
-    changes = Changes(cursor=cursor)
-    for event in events:
+    changes = Changes(cursor=cursor, read_subscriptions=read_subscriptions)
+    for event in in_order(events):
         changes.add(event)
     if events:
+        # The next read starts after the event at the top of Stripe's list (`ending_before` follows list
+        # order, not time), so no event listed above it now is skipped whatever its `created`.
         newest = events[-1]
         changes.cursor = EventsCursor(event=str(newest["id"]), created=int(newest["created"]))
     return changes
 
 
-async def _events_after(client: stripe.StripeClient, cursor: EventsCursor) -> list[dict[str, Any]]:
-    """Events after the cursor, oldest first (Stripe lists newest first)."""
-    params: dict[str, Any] = {"limit": 100, "types": list(CUSTOMER_EVENT_TYPES)}
+async def _events_after(
+    client: stripe.StripeClient, cursor: EventsCursor, types: tuple[str, ...]
+) -> list[dict[str, Any]]:
+    """Events after the cursor, in Stripe's list order reversed (Stripe lists newest first)."""
+    params: dict[str, Any] = {"limit": 100, "types": list(types)}
+    method = raw_lister(client, "/v1/events")  # plain dicts: no SDK object per nested customer field
     if cursor.event is None:
         params["created"] = {"gte": cursor.created}
-        return list(reversed(await list_all(client.v1.events.list_async, params)))
+        return list(reversed(await list_all(method, params)))
     events: list[dict[str, Any]] = []
     before = cursor.event
     while True:
         try:
-            page = await client.v1.events.list_async(cast("EventListParams", {**params, "ending_before": before}))
+            page = await method({**params, "ending_before": before})
         except stripe.InvalidRequestError as error:
             if error.code == "resource_missing":
                 note = f"events cursor {cursor.event} is gone (Stripe keeps 30 days): full listing"
