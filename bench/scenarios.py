@@ -208,10 +208,10 @@ async def _read_both(session: Session) -> dict[Side, SideRead]:
 
 
 def _state_round_trip(store: Any, session: Session, records: dict[Side, list[Any]]) -> None:
-    """What a run does with the state per record: load the index and links, save them back."""
+    """What a run does with the state per record: load the index (less what it read) and links, save them back."""
     links = store.links(CONNECTION)
     for side in SIDES:
-        store.seen(CONNECTION, side)
+        store.seen(CONNECTION, side, skip={r.id for r in records[side]})
         store.remember(CONNECTION, side, records[side], session.connection.match.left or "email")
     store.save_links(CONNECTION, links)
 

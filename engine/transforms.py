@@ -79,10 +79,15 @@ def _plain_email(value: str) -> bool:
     special-use domain: email_validator returns such an address unchanged."""
     if len(value) > _EMAIL_MAX or "--" in value or not _PLAIN_EMAIL.fullmatch(value):
         return False
-    domain = value[value.index("@") + 1 :]
-    return len(domain) <= 253 and not any(
-        domain == special or domain.endswith("." + special) for special in email_validator.SPECIAL_USE_DOMAIN_NAMES
-    )
+    domain = "." + value[value.index("@") + 1 :]
+    special = _special_suffixes(tuple(email_validator.SPECIAL_USE_DOMAIN_NAMES))
+    return len(domain) <= 254 and not domain.endswith(special)
+
+
+@functools.lru_cache(maxsize=4)
+def _special_suffixes(names: tuple[str, ...]) -> tuple[str, ...]:
+    """`.name` for each special-use domain (read from email_validator at each call: it may be changed)."""
+    return tuple("." + name for name in names)
 
 
 @functools.lru_cache(maxsize=65536)

@@ -6,7 +6,7 @@ and the index is read raw: a stored record's fields are decoded only when the pl
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Container, Iterable, Mapping, Sequence
 from typing import Any
 
 from sqlalchemy import Text, bindparam, cast, delete, exists, func, select, update
@@ -15,7 +15,7 @@ from engine.planner.model import Base, Link
 from engine.records import Record, match_key
 from engine.state import tables as t
 from engine.state.database import Database
-from engine.state.rows import JsonFields, collector_paused, digest, stored_json, stored_time
+from engine.state.rows import JsonFields, collector_paused, compact_bases, digest, stored_json, stored_time
 from engine.state.tables import utcnow
 
 _LINKS = t.Link.__table__  # type: ignore[attr-defined]
@@ -24,6 +24,7 @@ _SEEN = t.SeenRecord.__table__  # type: ignore[attr-defined]
 _SEEN_STATE = ("match_key", "fields", "tags", "updated", "deleted", "unsubscribed", "search", "linked", "digest")
 _NO_TAGS: frozenset[str] = frozenset()
 _CHUNK = 400  # ids per IN (...) list: well under SQLite's variable limit
+_DECODED = 1000  # links whose bases are decoded in one go (they share their key strings)
 _SEARCHED = ("name", "email")
 
 
@@ -45,14 +46,17 @@ class LinkStore(Database):
     """Which records are paired, what they agreed on last, and what each side looked like."""
 
     def links(self, connection: str) -> list[Link]:
+        """Every link with its merge base, decoded compactly (see `compact_bases`)."""
         query = select(
             _LINKS.c.left_id, _LINKS.c.right_id, cast(_LINKS.c.base_left, Text), cast(_LINKS.c.base_right, Text)
         ).where(_LINKS.c.connection == connection)
+        links: list[Link] = []
         with self._tx() as tx, collector_paused():
-            return [
-                Link(left_id, right_id, Base(stored_json(left), stored_json(right)))
-                for left_id, right_id, left, right in tx.execute(query)
-            ]
+            result = tx.execute(query)
+            while rows := result.fetchmany(_DECODED):
+                bases = compact_bases([text for row in rows for text in (row[2], row[3])])
+                links += [Link(row[0], row[1], Base(*bases[2 * i : 2 * i + 2])) for i, row in enumerate(rows)]
+        return links
 
     def save_links(self, connection: str, links: Iterable[Link]) -> None:
         """Insert or replace links (by either id) with their new merge base, in one transaction.
@@ -141,8 +145,11 @@ class LinkStore(Database):
             if changed:
                 tx.execute(statement, changed)  # one compiled statement, sent in batches by the driver
 
-    def seen(self, connection: str, side: str) -> dict[str, Record]:
-        """Every record of a side as last seen, by id (fields decoded when first read)."""
+    def seen(self, connection: str, side: str, skip: Container[str] = ()) -> dict[str, Record]:
+        """Every record of a side as last seen, by id (fields decoded when first read).
+
+        `skip`: ids the caller has newer states of (a run's read): their stored rows are left out,
+        so a full re-read does not hold every stored record beside the one it just read."""
         query = select(
             _SEEN.c.record_id,
             cast(_SEEN.c.fields, Text),
@@ -162,6 +169,7 @@ class LinkStore(Database):
                     unsubscribed=bool(unsubscribed),
                 )
                 for record_id, fields, tags, updated, deleted, unsubscribed in tx.execute(query)
+                if record_id not in skip
             }
 
     def count_seen(self, connection: str, side: str) -> int:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import gc
 import hashlib
 import json
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
@@ -37,6 +37,32 @@ def collector_paused() -> Iterator[None]:
 def stored_json(value: Any) -> Any:
     """A JSON column read as text (SQLite) or already decoded (psycopg): the decoded value either way."""
     return json.loads(value) if isinstance(value, str | bytes) else value
+
+
+def compact_bases(stored: Sequence[Any]) -> list[dict[str, Any]]:
+    """Merge bases as stored (JSON text, or already decoded), two per link, left then right, decoded compactly.
+
+    Every link's base repeats the same mapping keys, and a linked pair mostly agrees on its values:
+    decoded one by one, each link holds its own copies of both. Decoded in one pass, the keys are
+    one string each (the JSON decoder reuses a key within one document), and a text or list of texts
+    both sides hold equal is one object, shared by the two (bases are replaced, never changed in place).
+    """
+    if all(isinstance(value, str) for value in stored):
+        bases: list[dict[str, Any]] = json.loads("[" + ",".join(stored) + "]")
+    else:
+        bases = [stored_json(value) for value in stored]
+    for left, right in zip(bases[::2], bases[1::2], strict=True):
+        for key, value in right.items():
+            same = left.get(key)
+            if same is not value and _text(value) and _text(same) and same == value:
+                right[key] = same
+    return bases
+
+
+def _text(value: Any) -> bool:
+    """A string or a list of strings: values equal only to values of the same type, so sharing is exact."""
+    kind = type(value)
+    return kind is str or (kind is list and all(type(item) is str for item in value))
 
 
 def stored_time(value: datetime | str | None) -> datetime | None:
