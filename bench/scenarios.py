@@ -24,6 +24,7 @@ from connectors.google_contacts.writes import BATCH_SIZE as GOOGLE_BATCH
 from connectors.stripe import StripeConnector, StripeSettings
 from connectors.stripe.pagination import PAGE_SIZE as STRIPE_PAGE
 from connectors.stripe.sandbox import StripeSandbox
+from engine import names, transforms
 from engine.config.models import Action
 from engine.connector import ConnectorContext
 from engine.planner.model import SIDES, Side
@@ -169,6 +170,8 @@ def _engine_overhead(pair: Pair, store: Any, count: int) -> Result:
     records = {side: list(reads[side].changes.values()) for side in SIDES}
     mapper = session.prepared.mapper
     state_cpu = _cpu(lambda: _state_round_trip(store, session, records))
+    _clear_transform_caches()  # as in a fresh process (every CLI run): nothing parsed yet
+    mapping_cold_cpu = _cpu(lambda: [mapper.project(side, r) for side in SIDES for r in records[side]])
     mapping_cpu = _cpu(lambda: [mapper.project(side, r) for side in SIDES for r in records[side]])
     inputs = session.plan_input(reads, force=False)
     planning_cpu = _cpu(lambda: plan(inputs))
@@ -187,6 +190,7 @@ def _engine_overhead(pair: Pair, store: Any, count: int) -> Result:
         "linked": len(inputs.links),
         "state_us": round(state_cpu * per, 1),
         "mapping_us": round(mapping_cpu * per, 1),
+        "mapping_cold_us": round(mapping_cold_cpu * per, 1),
         "planning_us": round(planning_cpu * per, 1),
         "planning_initial_us": round(initial_cpu * per, 1),
         "total_us": round(total, 1),
@@ -195,7 +199,8 @@ def _engine_overhead(pair: Pair, store: Any, count: int) -> Result:
         "state": store.engine.dialect.name,
         "target": "<= 100 us per record, <= 150 MB (at 100,000)",
         "met": total <= 100 and peak <= 150 * 2**20,
-        "note": "planning includes mapping (the planner projects every record); clock_recheck_us: what a "
+        "note": "planning includes mapping (the planner projects every record); mapping_cold_us: the same "
+        "projection with the transforms' caches empty, as in a fresh process; clock_recheck_us: what a "
         "run with no changes pays per link to check a relative-date THEN action from the stored index",
     }
 
@@ -214,6 +219,12 @@ def _state_round_trip(store: Any, session: Session, records: dict[Side, list[Any
         store.seen(CONNECTION, side, skip={r.id for r in records[side]})
         store.remember(CONNECTION, side, records[side], session.connection.match.left or "email")
     store.save_links(CONNECTION, links)
+
+
+def _clear_transform_caches() -> None:
+    """Empty the caches of the costly normalisations (email, phone, name split), as a new process has them."""
+    for cached in (transforms._email, transforms._phone_e164, names.split_name):
+        cached.cache_clear()
 
 
 def _cpu(call: Callable[[], Any]) -> float:
