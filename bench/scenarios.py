@@ -166,7 +166,11 @@ def _engine_overhead(pair: Pair, store: Any, count: int) -> Result:
     pair.stripe_knobs = pair.google_knobs = UNLIMITED
     fast = pair.load()
     session = Session(fast, fast.config.connection(CONNECTION), store)
-    reads = asyncio.run(_read_both(session))
+    return b3_figures(session, store, asyncio.run(_read_both(session)), count)
+
+
+def b3_figures(session: Session, store: Any, reads: dict[Side, SideRead], count: int) -> Result:
+    """B3's figures for a full re-read `reads` of the linked state in `store` (nothing to write)."""
     records = {side: list(reads[side].changes.values()) for side in SIDES}
     mapper = session.prepared.mapper
     state_cpu = _cpu(lambda: _state_round_trip(store, session, records))
