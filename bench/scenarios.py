@@ -175,8 +175,8 @@ def b3_figures(session: Session, store: Any, reads: dict[Side, SideRead], count:
     mapper = session.prepared.mapper
     state_cpu = _cpu(lambda: _state_round_trip(store, session, records))
     _clear_transform_caches()  # as in a fresh process (every CLI run): nothing parsed yet
-    mapping_cold_cpu = _cpu(lambda: [mapper.project(side, r) for side in SIDES for r in records[side]])
-    mapping_cpu = _cpu(lambda: [mapper.project(side, r) for side in SIDES for r in records[side]])
+    mapping_cold_cpu = _cpu(lambda: _project_all(mapper, records))
+    mapping_cpu = _cpu(lambda: _project_all(mapper, records))
     inputs = session.plan_input(reads, force=False)
     planning_cpu = _cpu(lambda: plan(inputs))
     initial = replace(inputs, links=[], index={"left": {}, "right": {}}, pending={})
@@ -223,6 +223,15 @@ def _state_round_trip(store: Any, session: Session, records: dict[Side, list[Any
         store.seen(CONNECTION, side, skip={r.id for r in records[side]})
         store.remember(CONNECTION, side, records[side], session.connection.match.left or "email")
     store.save_links(CONNECTION, links)
+
+
+def _project_all(mapper: Any, records: dict[Side, list[Any]]) -> None:
+    """Every record's projection, each dropped at once as the planner does: a list holding all of them
+    would outlive the collector's young generations and make it rescan every live object repeatedly
+    (at 100,000 records that tripled the figure)."""
+    for side in SIDES:
+        for record in records[side]:
+            mapper.project(side, record)
 
 
 def _clear_transform_caches() -> None:

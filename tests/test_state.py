@@ -231,7 +231,7 @@ def test_the_index_leaves_out_the_records_a_run_read(store: StateStore) -> None:
 
 
 def test_many_links_read_back_exactly_with_shared_values(store: StateStore) -> None:
-    """Bases are decoded a thousand links at a time (keys shared); a value both sides agree on is one object."""
+    """Bases are decoded a thousand links at a time: keys, and equal texts or lists of texts, are one object each."""
     links = [
         Link(f"L{n}", f"R{n}", Base(
             {"name|a+b": ["Ada", f"L{n}"], "email|email": f"{n}@example.com", "n|n": n, "gone|gone": None},
@@ -240,7 +240,9 @@ def test_many_links_read_back_exactly_with_shared_values(store: StateStore) -> N
         for n in range(2500)
     ]
     store.save_links("c", links)
-    read = sorted(store.links("c"), key=lambda link: int(link.left_id[1:]))
+    returned = store.links("c")
+    assert returned[0].base.left["name|a+b"][0] is returned[1].base.right["name|a+b"][0]  # "Ada", one string
+    read = sorted(returned, key=lambda link: int(link.left_id[1:]))
     assert read == links
     assert [repr(link.base) for link in read] == [repr(link.base) for link in links]  # types kept (1 vs 1.0)
     assert read[7].base.left["name|a+b"] is read[7].base.right["name|a+b"]

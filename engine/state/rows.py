@@ -42,27 +42,27 @@ def stored_json(value: Any) -> Any:
 def compact_bases(stored: Sequence[Any]) -> list[dict[str, Any]]:
     """Merge bases as stored (JSON text, or already decoded), two per link, left then right, decoded compactly.
 
-    Every link's base repeats the same mapping keys, and a linked pair mostly agrees on its values:
-    decoded one by one, each link holds its own copies of both. Decoded in one pass, the keys are
-    one string each (the JSON decoder reuses a key within one document), and a text or list of texts
-    both sides hold equal is one object, shared by the two (bases are replaced, never changed in place).
+    Every link's base repeats the same mapping keys, a linked pair mostly agrees on its values, and
+    many values recur from link to link (first names, segments, countries): decoded one by one, each
+    base holds its own copies of all of them. Decoded in one pass, the keys are one string each (the
+    JSON decoder reuses a key within one document), and equal texts or lists of texts are one object
+    (bases are replaced, never changed in place, so sharing a value cannot leak a change).
     """
     if all(isinstance(value, str) for value in stored):
         bases: list[dict[str, Any]] = json.loads("[" + ",".join(stored) + "]")
     else:
         bases = [stored_json(value) for value in stored]
-    for left, right in zip(bases[::2], bases[1::2], strict=True):
-        for key, value in right.items():
-            same = left.get(key)
-            if same is not value and _text(value) and _text(same) and same == value:
-                right[key] = same
+    texts: dict[str, str] = {}
+    lists: dict[tuple[str, ...], list[str]] = {}
+    for base in bases:
+        for key, value in base.items():
+            kind = type(value)
+            if kind is str:
+                base[key] = texts.setdefault(value, value)
+            elif kind is list and all(type(item) is str for item in value):
+                shared = [texts.setdefault(item, item) for item in value]
+                base[key] = lists.setdefault(tuple(shared), shared)
     return bases
-
-
-def _text(value: Any) -> bool:
-    """A string or a list of strings: values equal only to values of the same type, so sharing is exact."""
-    kind = type(value)
-    return kind is str or (kind is list and all(type(item) is str for item in value))
 
 
 def stored_time(value: datetime | str | None) -> datetime | None:
