@@ -24,7 +24,7 @@ _SEEN = t.SeenRecord.__table__  # type: ignore[attr-defined]
 _SEEN_STATE = ("match_key", "fields", "tags", "updated", "deleted", "unsubscribed", "search", "linked", "digest")
 _NO_TAGS: frozenset[str] = frozenset()
 _CHUNK = 400  # ids per IN (...) list: well under SQLite's variable limit
-_DECODED = 1000  # links whose bases are decoded in one go (they share their key strings)
+_DECODED = 1000  # links whose bases are decoded in one go (they share keys and equal values)
 _SEARCHED = ("name", "email")
 
 
