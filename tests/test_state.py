@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import event, inspect
+from sqlalchemy import event, inspect, text
 from sqlalchemy.engine import Engine
 
 from engine.planner.model import Base, Link
@@ -248,3 +248,20 @@ def test_many_links_read_back_exactly_with_shared_values(store: StateStore) -> N
     assert read[7].base.left["name|a+b"] is read[7].base.right["name|a+b"]
     assert type(read[7].base.right["n|n"]) is float
     assert len({id(key) for link in read for key in link.base.left}) <= 3 * 4  # 4 keys per chunk of 1000, not 10,000
+
+
+@pytest.mark.postgres
+def test_a_bulk_write_leaves_postgresql_row_estimates_for_the_lookups_that_follow(postgres_url: str) -> None:
+    """Unanalyzed after a first sync, PostgreSQL took the filled tables for empty and scanned a side per lookup."""
+    store = StateStore(postgres_url)
+    try:
+        records = [Record(f"cus_{n}", {"email": f"p{n}@example.com"}) for n in range(6000)]
+        store.remember("c", "left", records, "email")
+        store.save_links("c", [Link(r.id, f"people/c{n}", Base()) for n, r in enumerate(records)])
+        with store.engine.connect() as connection:
+            estimates = dict(connection.execute(text(
+                "select relname, reltuples from pg_class where oid in ('seen_records'::regclass, 'links'::regclass)"
+            )).all())
+        assert estimates == {"seen_records": 6000, "links": 6000}  # never analyzed: -1 (unknown), planned as tiny
+    finally:
+        store.close()
