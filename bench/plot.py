@@ -56,10 +56,11 @@ def _peak_memory(axes: Any, results: list[dict[str, Any]]) -> None:
     """B3's peak memory against size, SQLite and PostgreSQL state: it should grow linearly and slowly."""
     from matplotlib.ticker import ScalarFormatter
 
-    for kind, label in (("B3", "SQLite"), ("B3PG", "PostgreSQL")):
+    kinds = (("B3", "SQLite", "o", "-"), ("B3PG", "PostgreSQL", "s", "--"), ("B3R", "replicated (B3R)", "^", ":"))
+    for kind, label, marker, line in kinds:
         points = sorted((r["size"], r["peak_mb"]) for r in results if r["id"] == kind)
         if points:
-            axes.plot(*zip(*points, strict=True), marker="o", label=label)
+            axes.plot(*zip(*points, strict=True), marker=marker, linestyle=line, label=label)
     axes.set_xscale("log")
     axes.set_yscale("log")  # on log-log axes, linear growth is a straight line of slope 1
     axes.yaxis.set_major_formatter(ScalarFormatter())
