@@ -8,7 +8,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from bench import dashboard, listing, quickbooks, report, scale, scenarios
+from bench import dashboard, listing, quickbooks, replicated, report, scale, scenarios
 
 SMOKE_SIZE = 300
 SMOKE_CREATES = 150  # customers created in Stripe before B2's quiet run (1,000 outside the smoke run)
@@ -24,7 +24,8 @@ def parse(argv: list[str]) -> argparse.Namespace:
     parser.add_argument(
         "--only",
         default="B1,B2,B3,B4,D1",
-        help="comma-separated benchmarks (B1-B3 run together; B3PG and B5 need PostgreSQL, not in the default set)",
+        help="comma-separated benchmarks (B1-B3 run together; B3PG and B5 need PostgreSQL; B3R replicates a small "
+        "state to the size; these three are not in the default set)",
     )
     parser.add_argument("--dashboard-links", type=int, default=100_000, help="linked records for D1")
     parser.add_argument("--dashboard-runs", type=int, default=1_000, help="runs in the history for D1")
@@ -56,6 +57,9 @@ def main(argv: list[str] | None = None) -> int:
                 found = scenarios.b1_b2_b3(Path(folder), size, state_only=True, state_url=url)
                 b3 = next(r for r in found if r["id"] == "B3")
                 results.append({**b3, "id": "B3PG"})
+        if "B3R" in wanted:  # B3 on a real sample's state replicated to `size` (1,000,000 in minutes)
+            with tempfile.TemporaryDirectory(prefix="pairsync-bench-b3r-") as folder:
+                results.append(replicated.b3_replicated(Path(folder), size))
         if "B4" in wanted:
             results.append(listing.b4_listing(size))
     if "B5" in wanted:
@@ -92,6 +96,7 @@ def knobs() -> dict[str, str]:
         + f" (500/minute per company), client batches {quickbooks.BATCHES_PER_MINUTE:g}/minute of 30",
         "B3": "both sandboxes at zero latency, no rate limit; CPU of the engine's thread only; SQLite state",
         "B3PG": "as B3, the state in PostgreSQL on this machine (a fresh schema)",
+        "B3R": f"as B3, on a real {replicated.SAMPLE:,}-pair state and read replicated to the size (no HTTP read)",
         "B5": "memory accounts in JSON files, 100 ms per request; PostgreSQL state and queue on this machine",
         "B4": f"stripe sandbox latency {scenarios.STRIPE_REALISTIC.latency_ms:g} ms, no rate limit",
         "D1": "SQLite state seeded directly; pages asked in-process through Starlette's test client (no network)",

@@ -1,4 +1,4 @@
-"""`python -m bench.plot RESULTS.json [...] --out bench.png`: B1 against its bounds and B3 against size.
+"""`python -m bench.plot RESULTS.json [...] --out bench.png`: B1 against its bounds, B3 cost and memory against size.
 
 Reads the JSON documents `python -m bench --json` prints (one per file; several
 files add sizes), so a reader sees the shape at a glance: how far each B1 run
@@ -27,7 +27,7 @@ def draw(results: list[dict[str, Any]], out: Path) -> None:
 
     b1 = sorted((r for r in results if r["id"] == "B1"), key=lambda r: (r["name"], r["size"]))
     b3 = sorted((r for r in results if r["id"] == "B3"), key=lambda r: r["size"])
-    figure, (left, right) = plt.subplots(1, 2, figsize=(11, 4.2))
+    figure, (left, right, memory) = plt.subplots(1, 3, figsize=(16, 4.2))
     labels = [f"{r['name'].split('-> ')[-1]}\n{r['size']:,}" for r in b1]
     positions = range(len(b1))
     left.bar([p - 0.2 for p in positions], [r["seconds"] for r in b1], 0.4, label="measured")
@@ -47,8 +47,28 @@ def draw(results: list[dict[str, Any]], out: Path) -> None:
     right.set_title("B3 engine cost per record against size")
     right.axhline(100, color="grey", linestyle="--", linewidth=1, label="target (100 us)")
     right.legend()
+    _peak_memory(memory, results)
     figure.tight_layout()
     figure.savefig(out, dpi=110)
+
+
+def _peak_memory(axes: Any, results: list[dict[str, Any]]) -> None:
+    """B3's peak memory against size, SQLite and PostgreSQL state: it should grow linearly and slowly."""
+    from matplotlib.ticker import ScalarFormatter
+
+    kinds = (("B3", "SQLite", "o", "-"), ("B3PG", "PostgreSQL", "s", "--"), ("B3R", "replicated (B3R)", "^", ":"))
+    for kind, label, marker, line in kinds:
+        points = sorted((r["size"], r["peak_mb"]) for r in results if r["id"] == kind)
+        if points:
+            axes.plot(*zip(*points, strict=True), marker=marker, linestyle=line, label=label)
+    axes.set_xscale("log")
+    axes.set_yscale("log")  # on log-log axes, linear growth is a straight line of slope 1
+    axes.yaxis.set_major_formatter(ScalarFormatter())
+    axes.set_xlabel("linked records")
+    axes.set_ylabel("peak MB (load the state, plan)")
+    axes.set_title("B3 peak memory against size")
+    axes.axhline(150, color="grey", linestyle="--", linewidth=1, label="target at 100,000 (150 MB)")
+    axes.legend()
 
 
 def main(argv: list[str] | None = None) -> int:

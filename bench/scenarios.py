@@ -22,6 +22,7 @@ from bench.stripe_reads import b2_stripe_reads
 from connectors.google_contacts.writes import BATCH_SIZE as GOOGLE_BATCH
 from connectors.stripe.pagination import PAGE_SIZE as STRIPE_PAGE
 from connectors.stripe.sandbox import StripeSandbox
+from engine import names, transforms
 from engine.config.models import Action
 from engine.planner.model import SIDES, Side
 from engine.planner.plan import plan
@@ -199,11 +200,17 @@ def _engine_overhead(pair: Pair, store: Any, count: int) -> Result:
     pair.stripe_knobs = pair.google_knobs = UNLIMITED
     fast = pair.load()
     session = Session(fast, fast.config.connection(CONNECTION), store)
-    reads = asyncio.run(_read_both(session))
+    return b3_figures(session, store, asyncio.run(_read_both(session)), count)
+
+
+def b3_figures(session: Session, store: Any, reads: dict[Side, SideRead], count: int) -> Result:
+    """B3's figures for a full re-read `reads` of the linked state in `store` (nothing to write)."""
     records = {side: list(reads[side].changes.values()) for side in SIDES}
     mapper = session.prepared.mapper
     state_cpu = _cpu(lambda: _state_round_trip(store, session, records))
-    mapping_cpu = _cpu(lambda: [mapper.project(side, r) for side in SIDES for r in records[side]])
+    _clear_transform_caches()  # as in a fresh process (every CLI run): nothing parsed yet
+    mapping_cold_cpu = _cpu(lambda: _project_all(mapper, records))
+    mapping_cpu = _cpu(lambda: _project_all(mapper, records))
     inputs = session.plan_input(reads, force=False)
     planning_cpu = _cpu(lambda: plan(inputs))
     initial = replace(inputs, links=[], index={"left": {}, "right": {}}, pending={})
@@ -221,6 +228,7 @@ def _engine_overhead(pair: Pair, store: Any, count: int) -> Result:
         "linked": len(inputs.links),
         "state_us": round(state_cpu * per, 1),
         "mapping_us": round(mapping_cpu * per, 1),
+        "mapping_cold_us": round(mapping_cold_cpu * per, 1),
         "planning_us": round(planning_cpu * per, 1),
         "planning_initial_us": round(initial_cpu * per, 1),
         "total_us": round(total, 1),
@@ -229,7 +237,8 @@ def _engine_overhead(pair: Pair, store: Any, count: int) -> Result:
         "state": store.engine.dialect.name,
         "target": "<= 100 us per record, <= 150 MB (at 100,000)",
         "met": total <= 100 and peak <= 150 * 2**20,
-        "note": "planning includes mapping (the planner projects every record); clock_recheck_us: what a "
+        "note": "planning includes mapping (the planner projects every record); mapping_cold_us: the same "
+        "projection with the transforms' caches empty, as in a fresh process; clock_recheck_us: what a "
         "run with no changes pays per link to check a relative-date THEN action from the stored index",
     }
 
@@ -242,12 +251,27 @@ async def _read_both(session: Session) -> dict[Side, SideRead]:
 
 
 def _state_round_trip(store: Any, session: Session, records: dict[Side, list[Any]]) -> None:
-    """What a run does with the state per record: load the index and links, save them back."""
+    """What a run does with the state per record: load the index (less what it read) and links, save them back."""
     links = store.links(CONNECTION)
     for side in SIDES:
-        store.seen(CONNECTION, side)
+        store.seen(CONNECTION, side, skip={r.id for r in records[side]})
         store.remember(CONNECTION, side, records[side], session.connection.match.left or "email")
     store.save_links(CONNECTION, links)
+
+
+def _project_all(mapper: Any, records: dict[Side, list[Any]]) -> None:
+    """Every record's projection, each dropped at once as the planner does: a list holding all of them
+    would outlive the collector's young generations and make it rescan every live object repeatedly
+    (at 100,000 records that tripled the figure)."""
+    for side in SIDES:
+        for record in records[side]:
+            mapper.project(side, record)
+
+
+def _clear_transform_caches() -> None:
+    """Empty the caches of the costly normalisations (email, phone, name split), as a new process has them."""
+    for cached in (transforms._email, transforms._phone_e164, names.split_name):
+        cached.cache_clear()
 
 
 def _cpu(call: Callable[[], Any]) -> float:

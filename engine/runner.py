@@ -128,7 +128,7 @@ class Session:
         self.plugins = plugins or loaded.plugins or registry()
         self.prepared: Prepared = prepare(loaded, connection, self.plugins)
         self.contexts = {side: self._context(side) for side in SIDES}
-        self.known: dict[Side, dict[str, Record]] = {}
+        self.known: dict[Side, dict[str, Record]] = {}  # stored records this run did not read
         self.phases: Phases = NoPhases()
         self.fresh: dict[Side, str] = {}  # sides whose account changed: read in full, no old links (a note each)
         self.connectors: dict[Side, Connector] = {
@@ -247,10 +247,14 @@ class Session:
         fetched = await asyncio.gather(*(one(record_id) for record_id in ids))
         return {record.id: record for record in fetched if record is not None}
 
+    def _stored(self, side: Side, read: SideRead) -> dict[str, Record]:
+        """The stored index of a side, less the records this run read (their newer state replaces them)."""
+        return {} if side in self.fresh else self.store.seen(self.connection.name, side, skip=read.changes)
+
     def plan_input(self, reads: dict[Side, SideRead], force: bool, now: datetime | None = None) -> PlanInput:
         """`now` is the run's clock for relative-date conditions (the wall clock unless a caller moves it)."""
         name, c = self.connection.name, self.connection
-        self.known = {side: {} if side in self.fresh else self.store.seen(name, side) for side in SIDES}
+        self.known = {side: self._stored(side, reads[side]) for side in SIDES}
         index = {side: {**self.known[side], **reads[side].changes} for side in SIDES}
         return PlanInput(
             connection=name,
@@ -446,7 +450,7 @@ def _remember(store: StateStore, session: Session, reads: dict[Side, SideRead], 
     fields = match_fields(session.connection, session.prepared.accounts)
     for side in SIDES:
         known = session.known.get(side, {})
-        read = [r for r in reads[side].changes.values() if known.get(r.id) != r]  # unchanged rows stay as they are
+        read = list(reads[side].changes.values())  # the store skips those whose digest matches the saved one
         latest = {r.id: r for r in [*read, *outcome.written[side]]}
         tagged = _with_tags(outcome.tag_changes[side], {**known, **reads[side].changes, **latest})
         store.remember(name, side, [*latest.values(), *tagged], fields[side])

@@ -3,16 +3,27 @@
 from __future__ import annotations
 
 import functools
+import re
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
+import email_validator
 import phonenumbers
 from email_validator import EmailNotValidError, validate_email
 
 from engine.hookspecs import hookimpl
 
 Transform = Callable[..., Any]
+
+# Values already in normal form, for which the full parse would return them unchanged (pinned by
+# tests against the parse): a fresh process, or more distinct values than the caches hold, would
+# otherwise parse every one (10 to 20 us each here). Anything else takes the full parse.
+_NANP_E164 = re.compile(r"\+1[2-9][0-9]{9}")  # +1, then ten digits not starting with 0 or 1
+_LABEL = r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?"
+_TOP_LABEL = r"(?:[a-z0-9][a-z0-9-]{0,61})?[a-z]"  # top-level domains end with a letter
+_PLAIN_EMAIL = re.compile(rf"[a-z0-9_+-]+(?:\.[a-z0-9_+-]+)*@(?:{_LABEL}\.)+{_TOP_LABEL}")
+_EMAIL_MAX = 254
 
 
 def lower(value: Any) -> Any:
@@ -30,6 +41,8 @@ def strip(value: Any) -> Any:
 def phone_e164(value: Any, region: str = "US") -> Any:
     """A phone number in E.164 (+15551234567); a value that is not a number passes unchanged."""
     if not isinstance(value, str) or not value.strip():
+        return value
+    if _NANP_E164.fullmatch(value):
         return value
     return _phone_e164(value, region)
 
@@ -55,7 +68,26 @@ def email(value: Any) -> Any:
     """
     if not isinstance(value, str) or not value.strip():
         return value
-    return _email(value.strip())
+    value = value.strip()
+    if _plain_email(value):
+        return value
+    return _email(value)
+
+
+def _plain_email(value: str) -> bool:
+    """Lower-case ASCII, dot-atom local part, a dotted host name ending in a letter, no `--` and no
+    special-use domain: email_validator returns such an address unchanged."""
+    if len(value) > _EMAIL_MAX or "--" in value or not _PLAIN_EMAIL.fullmatch(value):
+        return False
+    domain = "." + value[value.index("@") + 1 :]
+    special = _special_suffixes(tuple(email_validator.SPECIAL_USE_DOMAIN_NAMES))
+    return len(domain) <= 254 and not domain.endswith(special)
+
+
+@functools.lru_cache(maxsize=4)
+def _special_suffixes(names: tuple[str, ...]) -> tuple[str, ...]:
+    """`.name` for each special-use domain (read from email_validator at each call: it may be changed)."""
+    return tuple("." + name for name in names)
 
 
 @functools.lru_cache(maxsize=65536)

@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import event, inspect
+from sqlalchemy import event, inspect, text
 from sqlalchemy.engine import Engine
 
 from engine.planner.model import Base, Link
@@ -221,3 +221,47 @@ def test_the_index_reads_back_what_was_remembered(store: StateStore) -> None:
     seen = store.seen("c", "left")
     assert [seen["L1"], seen["L2"]] == records
     assert dict(seen["L1"].fields) == dict(records[0].fields) and seen["L1"].get("mrr") == 9.5
+
+
+def test_the_index_leaves_out_the_records_a_run_read(store: StateStore) -> None:
+    """A full re-read has newer states of its records: holding the stored ones beside them only costs memory."""
+    store.remember("c", "left", [Record(f"L{n}", {"email": f"{n}@example.com"}) for n in range(3)], "email")
+    assert set(store.seen("c", "left", skip={"L0", "L2", "L9"})) == {"L1"}
+    assert set(store.seen("c", "left")) == {"L0", "L1", "L2"}
+
+
+def test_many_links_read_back_exactly_with_shared_values(store: StateStore) -> None:
+    """Bases are decoded a thousand links at a time: keys, and equal texts or lists of texts, are one object each."""
+    links = [
+        Link(f"L{n}", f"R{n}", Base(
+            {"name|a+b": ["Ada", f"L{n}"], "email|email": f"{n}@example.com", "n|n": n, "gone|gone": None},
+            {"name|a+b": ["Ada", f"L{n}"], "email|email": f"{n}@EXAMPLE.com", "n|n": float(n), "__deleted__": True},
+        ))
+        for n in range(2500)
+    ]
+    store.save_links("c", links)
+    returned = store.links("c")
+    assert returned[0].base.left["name|a+b"][0] is returned[1].base.right["name|a+b"][0]  # "Ada", one string
+    read = sorted(returned, key=lambda link: int(link.left_id[1:]))
+    assert read == links
+    assert [repr(link.base) for link in read] == [repr(link.base) for link in links]  # types kept (1 vs 1.0)
+    assert read[7].base.left["name|a+b"] is read[7].base.right["name|a+b"]
+    assert type(read[7].base.right["n|n"]) is float
+    assert len({id(key) for link in read for key in link.base.left}) <= 3 * 4  # 4 keys per chunk of 1000, not 10,000
+
+
+@pytest.mark.postgres
+def test_a_bulk_write_leaves_postgresql_row_estimates_for_the_lookups_that_follow(postgres_url: str) -> None:
+    """Unanalyzed after a first sync, PostgreSQL took the filled tables for empty and scanned a side per lookup."""
+    store = StateStore(postgres_url)
+    try:
+        records = [Record(f"cus_{n}", {"email": f"p{n}@example.com"}) for n in range(6000)]
+        store.remember("c", "left", records, "email")
+        store.save_links("c", [Link(r.id, f"people/c{n}", Base()) for n, r in enumerate(records)])
+        with store.engine.connect() as connection:
+            estimates = dict(connection.execute(text(
+                "select relname, reltuples from pg_class where oid in ('seen_records'::regclass, 'links'::regclass)"
+            )).all())
+        assert estimates == {"seen_records": 6000, "links": 6000}  # never analyzed: -1 (unknown), planned as tiny
+    finally:
+        store.close()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import gc
 import hashlib
 import json
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
@@ -37,6 +37,32 @@ def collector_paused() -> Iterator[None]:
 def stored_json(value: Any) -> Any:
     """A JSON column read as text (SQLite) or already decoded (psycopg): the decoded value either way."""
     return json.loads(value) if isinstance(value, str | bytes) else value
+
+
+def compact_bases(stored: Sequence[Any]) -> list[dict[str, Any]]:
+    """Merge bases as stored (JSON text, or already decoded), two per link, left then right, decoded compactly.
+
+    Every link's base repeats the same mapping keys, a linked pair mostly agrees on its values, and
+    many values recur from link to link (first names, segments, countries): decoded one by one, each
+    base holds its own copies of all of them. Decoded in one pass, the keys are one string each (the
+    JSON decoder reuses a key within one document), and equal texts or lists of texts are one object
+    (bases are replaced, never changed in place, so sharing a value cannot leak a change).
+    """
+    if all(isinstance(value, str) for value in stored):
+        bases: list[dict[str, Any]] = json.loads("[" + ",".join(stored) + "]")
+    else:
+        bases = [stored_json(value) for value in stored]
+    texts: dict[str, str] = {}
+    lists: dict[tuple[str, ...], list[str]] = {}
+    for base in bases:
+        for key, value in base.items():
+            kind = type(value)
+            if kind is str:
+                base[key] = texts.setdefault(value, value)
+            elif kind is list and all(type(item) is str for item in value):
+                shared = [texts.setdefault(item, item) for item in value]
+                base[key] = lists.setdefault(tuple(shared), shared)
+    return bases
 
 
 def stored_time(value: datetime | str | None) -> datetime | None:
