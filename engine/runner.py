@@ -358,7 +358,10 @@ async def run_connection(
     now: datetime | None = None,
     phases: Phases | None = None,
     on_plan: Callable[[Plan], None] | None = None,
+    stream: bool = True,
 ) -> Report:
+    """`stream`: send the creates nothing unread can change while reading (engine/streaming.py); False plans
+    everything first, as a reference for tests."""
     stopped = paused(loaded, connection, store)
     if stopped is not None:
         return stopped
@@ -369,7 +372,7 @@ async def run_connection(
         )
     with held:  # renewed while the run lasts; every write batch checks it first
         report = await _run_locked(
-            loaded, connection, store, full, force, trigger, progress, reader, now, held.check, phases, on_plan
+            loaded, connection, store, full, force, trigger, progress, reader, now, held.check, phases, on_plan, stream
         )
     report.notes += await after_run(loaded, store, report)
     return report
@@ -388,6 +391,7 @@ async def _run_locked(
     guard: Callable[[], None] | None = None,
     phases: Phases | None = None,
     on_plan: Callable[[Plan], None] | None = None,
+    stream: bool = True,
 ) -> Report:
     name = connection.name
     run_id = store.start_run(name, trigger)
@@ -400,7 +404,7 @@ async def _run_locked(
         store.finish_run(run_id, report.status, report.summary())
         raise
     try:
-        report = await _sync(session, run_id, full, force, progress, reader, report, now, guard, on_plan)
+        report = await _sync(session, run_id, full, force, progress, reader, report, now, guard, on_plan, stream)
     except (asyncio.CancelledError, KeyboardInterrupt):
         report.status = "interrupted"
         report.requests = session.requests()
@@ -432,6 +436,7 @@ async def _sync(
     now: datetime | None = None,
     guard: Callable[[], None] | None = None,
     on_plan: Callable[[Plan], None] | None = None,
+    stream: bool = True,
 ) -> Report:
     """Read, plan and write; `report` is filled as the run goes, so an interrupted run can say how far it got.
 
@@ -444,7 +449,7 @@ async def _sync(
         store, name, run_id, session.connectors, session.prepared.mapper, progress, guard, session.phases
     )
     report.outcome = executor.outcome
-    pipeline = Pipeline(session, executor, report, force, now)
+    pipeline = Pipeline(session, executor, report, force, now, enabled=stream)
     try:
         reads = await pipeline.read_both(reader or _change_feed(full))
         result, rest = await pipeline.plan(reads)

@@ -54,8 +54,11 @@ class WritesAfterPlan:
 class Pipeline:
     """One run's reads, early creates and plan; the runner executes what `plan` leaves."""
 
-    def __init__(self, session: Session, executor: Executor, report: Report, force: bool, now: datetime | None) -> None:
+    def __init__(
+        self, session: Session, executor: Executor, report: Report, force: bool, now: datetime | None, enabled: bool
+    ) -> None:
         self.session = session
+        self.enabled = enabled
         self.executor = executor
         self.report = report
         self.force, self.now = force, now
@@ -78,11 +81,11 @@ class Pipeline:
         """Both sides at once; the first side read in full becomes the target of early creates."""
         session = self.session
         tasks = {side: asyncio.create_task(session._guarded(reader, side)) for side in SIDES}
-        session.on_page = self._page
+        session.on_page = self._page if self.enabled else None
         try:
             done, _ = await asyncio.wait(tasks.values(), return_when=asyncio.FIRST_COMPLETED)
             first = next(side for side in SIDES if tasks[side] in done)
-            if tasks[first].exception() is None:
+            if self.enabled and tasks[first].exception() is None:
                 self._open(first, tasks[first].result())
             return {side: await tasks[side] for side in SIDES}
         finally:
@@ -130,7 +133,7 @@ class Pipeline:
     async def plan(self, reads: dict[Side, SideRead]) -> tuple[Plan, Plan]:
         """The run's plan (what the dry run shows, with the creates sent early in their place) and what is left."""
         data = self.session.plan_input(reads, self.force, self.now, self.stored())
-        for target in SIDES:
+        for target in SIDES if self.enabled else ():
             stream = self.streams.get(target) or CreateStream(data, target)
             self._queue(target, stream.finish(reads[other(target)].changes), flush=True)
         whole = plan(data)
