@@ -46,7 +46,7 @@ def main(argv: list[str] | None = None) -> int:
         if "B1" in wanted and qb_size > 0 and (qb_size == size or size == sizes[-1]):
             with tempfile.TemporaryDirectory(prefix="pairsync-bench-qb-") as folder:
                 results.append(quickbooks.run_b1(Path(folder), qb_size, scenarios.STRIPE_REALISTIC,
-                                                 scenarios.stripe_read))
+                                                 scenarios.stripe_read, scenarios.stripe_partitions(qb_size)))
         if "B3PG" in wanted:  # B3 again with the state in PostgreSQL (a fresh schema), beside SQLite's
             with tempfile.TemporaryDirectory(prefix="pairsync-bench-pg-") as folder, scale.fresh_schema() as url:
                 b3 = scenarios.b1_b2_b3(Path(folder), size, state_only=True, state_url=url)[2]

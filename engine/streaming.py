@@ -136,6 +136,7 @@ class Pipeline:
         for target in SIDES if self.enabled else ():
             stream = self.streams.get(target) or CreateStream(data, target)
             self._queue(target, stream.finish(reads[other(target)].changes), flush=True)
+        await asyncio.sleep(0)  # the first batch of each side goes out before planning holds the loop
         whole = plan(data)
         return merge(whole, self.sent)
 
