@@ -67,6 +67,8 @@ class Pipeline:
         self.waiting: dict[Side, list[Create]] = {"left": [], "right": []}
         self.sent: list[Create] = []
         self.tasks: list[asyncio.Task[None]] = []
+        concurrency = {side: executor.connectors[side].capabilities.rate_limit.max_concurrency for side in SIDES}
+        self.turns = {side: asyncio.Semaphore(max(1, concurrency[side])) for side in SIDES}
         self._stored: Stored | None = None
 
     def stored(self) -> Stored:
@@ -126,7 +128,13 @@ class Pipeline:
         self.sent.extend(batch)
         self.report.plan.operations.extend(batch)  # an interrupted run's report shows what went out
         self.report.streamed[target] += len(batch)
-        self.tasks.append(asyncio.create_task(self.executor.send_creates(target, batch)))
+        self.tasks.append(asyncio.create_task(self._in_turn(target, batch)))
+
+    async def _in_turn(self, target: Side, batch: list[Create]) -> None:
+        """A batch is journaled when its turn to be sent comes, not all batches at once: the first goes out
+        without waiting for the others' bookkeeping."""
+        async with self.turns[target]:
+            await self.executor.send_creates(target, batch)
 
     # planning -------------------------------------------------------------------
 
