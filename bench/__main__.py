@@ -49,8 +49,8 @@ def main(argv: list[str] | None = None) -> int:
         qb_size = min(size, args.quickbooks_size)
         if wanted & {"B1", "B2"} and qb_size > 0 and (qb_size == size or size == sizes[-1]):
             with tempfile.TemporaryDirectory(prefix="pairsync-bench-qb-") as folder:
-                found = quickbooks.run_b1(Path(folder), qb_size, scenarios.STRIPE_REALISTIC,
-                                          scenarios.stripe_read, quiet="B2" in wanted)
+                found = quickbooks.run_b1(Path(folder), qb_size, scenarios.STRIPE_REALISTIC, scenarios.stripe_read,
+                                          scenarios.stripe_partitions(qb_size), quiet="B2" in wanted)
                 results += [r for r in found if r["id"] in wanted]
         if "B3PG" in wanted:  # B3 again with the state in PostgreSQL (a fresh schema), beside SQLite's
             with tempfile.TemporaryDirectory(prefix="pairsync-bench-pg-") as folder, scale.fresh_schema() as url:

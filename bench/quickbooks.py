@@ -22,6 +22,7 @@ import yaml
 
 from bench.bound import Phase, engine_model_bound, pages, physical_bound
 from bench.harness import SideKnobs
+from bench.timeline import Timeline
 from connectors.quickbooks.sandbox import QuickBooksSandbox
 from connectors.stripe.sandbox import StripeSandbox
 from engine.config import load_config
@@ -61,13 +62,14 @@ def bound(stripe_read: Phase, count: int, knobs: SideKnobs) -> float:
     return engine_model_bound(reads, writes)
 
 
-def config(stripe: SandboxServer, books: SandboxServer, stripe_knobs: SideKnobs) -> dict[str, Any]:
+def config(stripe: SandboxServer, books: SandboxServer, stripe_knobs: SideKnobs, partitions: int = 1) -> dict[str, Any]:
     qb = books.settings()
     return {
         "accounts": {
             "stripe": {"connector": "stripe", "settings": {
                 "base_url": stripe.base_url, "api_key": "${BENCH_STRIPE_KEY}",
-                "requests_per_second": stripe_knobs.client_rate_per_second, "timeout_seconds": 60.0}},
+                "requests_per_second": stripe_knobs.client_rate_per_second, "timeout_seconds": 60.0,
+                "partitions": partitions}},
             "books": {"connector": "quickbooks", "settings": {
                 "base_url": qb["base_url"], "token_url": qb["token_url"], "client_id": qb["client_id"],
                 "client_secret": "${BENCH_QB_SECRET}", "refresh_token": "${BENCH_QB_REFRESH}",
@@ -87,7 +89,7 @@ def distinct_names(stripe: StripeSandbox) -> None:
 
 
 def run_b1(
-    folder: Path, count: int, stripe_knobs: SideKnobs, stripe_read: Any, quiet: bool = False
+    folder: Path, count: int, stripe_knobs: SideKnobs, stripe_read: Any, partitions: int = 1, quiet: bool = False
 ) -> list[dict[str, Any]]:
     """Times the initial sync; `stripe_read(sandbox, count, knobs)` gives Stripe's read phase for the bound.
 
@@ -101,15 +103,18 @@ def run_b1(
     with stripe_server, SandboxServer(books, knobs=qb_knobs) as books_server:
         folder.mkdir(parents=True, exist_ok=True)
         path = folder / "pairsync.yaml"
-        path.write_text(yaml.safe_dump(config(stripe_server, books_server, stripe_knobs), sort_keys=False))
+        path.write_text(yaml.safe_dump(config(stripe_server, books_server, stripe_knobs, partitions), sort_keys=False))
         secrets = {"BENCH_STRIPE_KEY": stripe.api_key, "BENCH_QB_SECRET": books.client_secret,
                    "BENCH_QB_REFRESH": books.initial_refresh_token}
         loaded = load_config(path, environ={**os.environ, **secrets})
         store = StateStore(loaded.state_url)
         limit, model = bounds(stripe_read, stripe, count, stripe_knobs)
         served_before = {"left": stripe_server.knobs.requests, "right": books_server.knobs.requests}
+        timeline = Timeline()
         start = time.perf_counter()
-        report = asyncio.run(run_connection(loaded, loaded.config.connection(CONNECTION), store))
+        report = asyncio.run(run_connection(
+            loaded, loaded.config.connection(CONNECTION), store, phases=timeline, progress=timeline.progress
+        ))
         seconds = time.perf_counter() - start
         server = {
             "left": stripe_server.knobs.requests - served_before["left"],
@@ -131,6 +136,9 @@ def run_b1(
         "ratio_to_engine_model": round(seconds / model, 3),
         "requests": summary["requests"],
         "server_requests": server,
+        "stripe_partitions": partitions,
+        "streamed_creates": report.streamed["right"],
+        "phases": timeline.figures(seconds),
         "target": "ratio <= 1.10 of the physical bound",
         "met": done and seconds / limit <= 1.10 and summary["requests"] == server,
     }, *after]

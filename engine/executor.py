@@ -85,6 +85,7 @@ class Executor:
         self.phases = phases or NoPhases()
         self.unconfirmed: dict[tuple[str, str], set[str]] = {}
         self.uncertain: set[str] = set()
+        self.events_saved = 0
         self.gates = {
             side: asyncio.Semaphore(max(1, connectors[side].capabilities.rate_limit.max_concurrency)) for side in SIDES
         }
@@ -103,7 +104,7 @@ class Executor:
         for side in SIDES:
             await self._updates(plan, side, [op for op in plan.of(Update) if op.side == side])
         await self._tags(plan.of(Tag))
-        self.store.add_events(self.run_id, self.outcome.events)
+        self._save_events()
         return self.outcome
 
     # bookkeeping ------------------------------------------------------------
@@ -197,6 +198,18 @@ class Executor:
 
     async def _creates(self, side: Side, ops: list[Create]) -> None:
         await asyncio.gather(*(self._create_batch(side, list(batch)) for batch in self._batches(side, ops)))
+
+    async def send_creates(self, side: Side, ops: list[Create]) -> None:
+        """One batch of creates decided before the whole plan (engine/streaming.py): journaled, then sent
+        like the plan's own, behind the same run-lock check and concurrency gate."""
+        self._journal(Plan(self.connection, list(ops)))
+        await self._create_batch(side, ops)
+        self._save_events()  # while the other batches wait their turn, not all at the end
+
+    def _save_events(self) -> None:
+        """The events not saved yet, into the run's history."""
+        self.store.add_events(self.run_id, self.outcome.events[self.events_saved :])
+        self.events_saved = len(self.outcome.events)
 
     async def _create_batch(self, side: Side, ops: list[Create]) -> None:
         requests = [WriteRequest(key=op.key, id=None, fields=dict(op.fields)) for op in ops]

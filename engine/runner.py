@@ -22,13 +22,14 @@ from engine.connection import Prepared, match_fields, prepare
 from engine.connector import Connector, ConnectorContext, CursorRefused, Unreachable
 from engine.executor import Executor, Outcome
 from engine.notify.hooks import after_run
-from engine.planner.model import SIDES, Plan, Side
+from engine.planner.model import SIDES, Link, Plan, Side
 from engine.planner.plan import PlanInput, plan
 from engine.plugins import Registry, registry
 from engine.progress import NoPhases, Phases
 from engine.records import Record
 from engine.secrets import REDACTOR
 from engine.state.store import StateStore
+from engine.streaming import Pipeline, WritesAfterPlan
 
 Progress = Callable[[int], None]
 Reader = Callable[["Session", Side], Awaitable["SideRead"]]
@@ -47,6 +48,16 @@ class SideRead:
 
 
 @dataclass
+class Stored:
+    """The state a plan starts from besides the record index: links, unfinished writes, review outcomes."""
+
+    links: list[Link]
+    pending: dict[tuple[str, str, str], str]
+    picks: dict[tuple[str, str], Any]
+    decisions: dict[tuple[str, str], str]
+
+
+@dataclass
 class Report:
     connection: str
     status: str
@@ -62,6 +73,8 @@ class Report:
     links_total: int = 0
     labels: dict[tuple[str, str], str] = field(default_factory=dict)
     """(side, record id) -> how a user recognises the record (name and email), for tables."""
+    streamed: dict[str, int] = field(default_factory=lambda: {"left": 0, "right": 0})
+    """Creates (part of `plan`) sent before the whole plan was made: engine/streaming.py."""
 
     def summary(self) -> dict[str, Any]:
         """The figures of docs/output.md: what was done (a plan: what would be done), the plan apart, links."""
@@ -131,6 +144,7 @@ class Session:
         self.known: dict[Side, dict[str, Record]] = {}  # stored records this run did not read
         self.phases: Phases = NoPhases()
         self.fresh: dict[Side, str] = {}  # sides whose account changed: read in full, no old links (a note each)
+        self.on_page: Callable[[Side, list[Record]], None] | None = None  # pages of a full listing, as they come
         self.connectors: dict[Side, Connector] = {
             side: self.prepared.accounts[side].connector(self.prepared.accounts[side].settings, self.contexts[side])
             for side in SIDES
@@ -213,6 +227,8 @@ class Session:
         async for page in self.connectors[side].list(since):
             for record in page.records:
                 read.changes[record.id] = record
+            if since is None and self.on_page is not None:
+                self.on_page(side, page.records)
             self.phases.read(side, len(page.records))
             read.complete = read.complete and page.full
             if page.note and f"{side}: {page.note}" not in read.notes:  # once per run, however many pages
@@ -251,9 +267,23 @@ class Session:
         """The stored index of a side, less the records this run read (their newer state replaces them)."""
         return {} if side in self.fresh else self.store.seen(self.connection.name, side, skip=read.changes)
 
-    def plan_input(self, reads: dict[Side, SideRead], force: bool, now: datetime | None = None) -> PlanInput:
+    def stored(self) -> Stored:
+        """What the plan reads from the state store besides the index, taken once: before any write of the run.
+        (The index is written only after the run's writes, so each plan input reads it then, less what was read.)"""
+        name = self.connection.name
+        return Stored(
+            links=[] if self.fresh else self.store.links(name),
+            pending={} if self.fresh else self.store.pending(name),
+            picks=self.store.picks(name),
+            decisions=self.store.decisions(name),
+        )
+
+    def plan_input(
+        self, reads: dict[Side, SideRead], force: bool, now: datetime | None = None, stored: Stored | None = None
+    ) -> PlanInput:
         """`now` is the run's clock for relative-date conditions (the wall clock unless a caller moves it)."""
         name, c = self.connection.name, self.connection
+        stored = stored or self.stored()
         self.known = {side: self._stored(side, reads[side]) for side in SIDES}
         index = {side: {**self.known[side], **reads[side].changes} for side in SIDES}
         return PlanInput(
@@ -261,7 +291,7 @@ class Session:
             mapper=self.prepared.mapper,
             changes={side: reads[side].changes for side in SIDES},
             index=index,
-            links=[] if self.fresh else self.store.links(name),
+            links=stored.links,
             direction=c.resolved_direction,
             conflict=c.conflict,
             modes={side: c.mode_for(side) for side in SIDES},
@@ -280,9 +310,9 @@ class Session:
             deletions=c.deletions,
             unsubscribes=c.unsubscribes,
             tags_supported={side: self.connectors[side].capabilities.tags for side in SIDES},
-            pending={} if self.fresh else self.store.pending(name),
-            picks=self.store.picks(name),
-            decisions=self.store.decisions(name),
+            pending=stored.pending,
+            picks=stored.picks,
+            decisions=stored.decisions,
             breaker=c.breaker,
             force=force,
             new_key=lambda: f"{name}:{uuid.uuid4().hex}",
@@ -331,7 +361,10 @@ async def run_connection(
     now: datetime | None = None,
     phases: Phases | None = None,
     on_plan: Callable[[Plan], None] | None = None,
+    stream: bool = True,
 ) -> Report:
+    """`stream`: send the creates nothing unread can change while reading (engine/streaming.py); False plans
+    everything first, as a reference for tests."""
     stopped = paused(loaded, connection, store)
     if stopped is not None:
         return stopped
@@ -342,7 +375,7 @@ async def run_connection(
         )
     with held:  # renewed while the run lasts; every write batch checks it first
         report = await _run_locked(
-            loaded, connection, store, full, force, trigger, progress, reader, now, held.check, phases, on_plan
+            loaded, connection, store, full, force, trigger, progress, reader, now, held.check, phases, on_plan, stream
         )
     report.notes += await after_run(loaded, store, report)
     return report
@@ -361,6 +394,7 @@ async def _run_locked(
     guard: Callable[[], None] | None = None,
     phases: Phases | None = None,
     on_plan: Callable[[Plan], None] | None = None,
+    stream: bool = True,
 ) -> Report:
     name = connection.name
     run_id = store.start_run(name, trigger)
@@ -373,7 +407,7 @@ async def _run_locked(
         store.finish_run(run_id, report.status, report.summary())
         raise
     try:
-        report = await _sync(session, run_id, full, force, progress, reader, report, now, guard, on_plan)
+        report = await _sync(session, run_id, full, force, progress, reader, report, now, guard, on_plan, stream)
     except (asyncio.CancelledError, KeyboardInterrupt):
         report.status = "interrupted"
         report.requests = session.requests()
@@ -405,26 +439,37 @@ async def _sync(
     now: datetime | None = None,
     guard: Callable[[], None] | None = None,
     on_plan: Callable[[Plan], None] | None = None,
+    stream: bool = True,
 ) -> Report:
-    """Read, plan and write; `report` is filled as the run goes, so an interrupted run can say how far it got."""
+    """Read, plan and write; `report` is filled as the run goes, so an interrupted run can say how far it got.
+
+    Creates that nothing unread can change go out while the reads and the plan are still under way
+    (engine/streaming.py); the plan reported is the whole plan all the same."""
     name, store = session.connection.name, session.store
     session.check_accounts(apply=True)
-    reads = await session.read_both(reader or _change_feed(full))
-    result = plan(session.plan_input(reads, force, now))
-    if on_plan is not None:
-        on_plan(result)  # the service shows progress against the planned writes
-    report.plan, report.warnings, report.notes = result, session.prepared.warnings, _notes(reads, session)
-    report.labels = session.labels(reads)
-    if result.blocked:
-        report.status = "blocked"
-        report.links_total = len(store.links(name))
-        return report
-    session.phases.planned(_writes(result))
+    session.phases = WritesAfterPlan(session.phases)
     executor = Executor(
         store, name, run_id, session.connectors, session.prepared.mapper, progress, guard, session.phases
     )
     report.outcome = executor.outcome
-    report.outcome = await executor.execute(result)
+    pipeline = Pipeline(session, executor, report, force, now, enabled=stream)
+    try:
+        reads = await pipeline.read_both(reader or _change_feed(full))
+        result, rest = await pipeline.plan(reads)
+        if on_plan is not None:
+            on_plan(result)  # the service shows progress against the planned writes
+        report.plan, report.warnings, report.notes = result, session.prepared.warnings, _notes(reads, session)
+        report.labels = session.labels(reads)
+        if not result.blocked:
+            session.phases.planned(_writes(result))
+        await pipeline.drain()
+    finally:
+        await pipeline.close()
+    if result.blocked:  # a plan with links: nothing was sent early (engine/planner/stream.py)
+        report.status = "blocked"
+        report.links_total = len(store.links(name))
+        return report
+    report.outcome = await executor.execute(rest)
     _remember(store, session, reads, report.outcome)
     _close_reviews(store, name, result, report.outcome)
     report.status = "failed" if report.outcome.failed else "ok"

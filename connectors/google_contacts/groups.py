@@ -3,7 +3,8 @@
 A tag is the name of a user contact group. Groups are created on first use;
 names are unique per user, so a 409 from create means another client made
 the group meanwhile and it is looked up instead. System groups (myContacts,
-starred, ...) are never tags.
+starred, ...) are never tags; their resource names are fixed, so a contact
+that belongs only to them (every contact just created) needs no group listing.
 """
 
 from __future__ import annotations
@@ -14,6 +15,10 @@ from connectors.google_contacts.api import GoogleApiError, Json, PeopleApi
 
 USER_GROUP = "USER_CONTACT_GROUP"
 GROUP_FIELDS = "name,groupType"
+SYSTEM_GROUPS = frozenset(
+    f"contactGroups/{name}"
+    for name in ("myContacts", "starred", "friends", "family", "coworkers", "chatBuddies", "all", "blocked")
+)
 
 
 class Labels:
@@ -23,7 +28,7 @@ class Labels:
         self.api = api
         self._by_name: dict[str, str] | None = None
         self._names: dict[str, str] = {}
-        self._system: set[str] = set()
+        self._system: set[str] = set(SYSTEM_GROUPS)
 
     async def load(self) -> None:
         """Read every user group (paged) into the cache."""
@@ -44,7 +49,7 @@ class Labels:
             if not token:
                 break
         self._by_name = by_name
-        self._system = system
+        self._system = system | SYSTEM_GROUPS
         self._names = {resource: name for name, resource in by_name.items()}
 
     async def find(self, name: str) -> str | None:

@@ -6,6 +6,7 @@ from collections.abc import Callable
 
 from connectors.google_contacts import GoogleContactsConnector
 from connectors.google_contacts.sandbox import GoogleContactsSandbox
+from engine.records import WriteRequest
 
 from .conftest import drive
 
@@ -78,3 +79,20 @@ def test_tag_changes_show_in_the_sync_feed(sandbox: GoogleContactsSandbox, make_
         return record.tags
 
     assert drive(make_connector(), body) == {"VIP"}
+
+
+def test_contacts_in_system_groups_only_are_read_and_created_without_listing_groups(
+    sandbox: GoogleContactsSandbox, make_connector: Make
+) -> None:
+    """Every new contact is in myContacts, a system group whose resource name is fixed: reading its tags needs
+    no group listing, which on an initial sync would squeeze into the write quota between two batches."""
+    sandbox.add_record({"givenName": "Ada", "email": "ada@example.com"})
+
+    async def body(c: GoogleContactsConnector) -> list[frozenset[str]]:
+        listed = [r.tags async for page in c.list() for r in page.records]
+        written = await c.upsert([WriteRequest(key="k1", id=None, fields={"givenName": "Grace"}),
+                                  WriteRequest(key="k2", id=None, fields={"givenName": "Alan"})])
+        return listed + [w.record.tags for w in written if w.record is not None]
+
+    assert drive(make_connector(), body) == [frozenset()] * 3
+    assert [e.route for e in sandbox.state.log if e.route == GROUPS] == []
