@@ -57,6 +57,17 @@ class Outcome:
     events: list[dict[str, Any]] = field(default_factory=list)
 
 
+class WriteRefused(Exception):
+    """An app refused a write for the account's credentials (revoked, expired for good): the run stops, since
+    every further write would be refused too, and the runner marks the account `needs reconnect`. The refused
+    batch's keys stay pending in the journal, so the next run resolves them."""
+
+    def __init__(self, side: Side, reason: str) -> None:
+        super().__init__(f"the {side} app refused a write: {reason}")
+        self.side = side
+        self.reason = reason
+
+
 def _error_text(error: BaseException) -> str:
     text = str(error) or type(error).__name__
     return REDACTOR.redact(text)
@@ -178,7 +189,9 @@ class Executor:
             results = await self._gated(side, lambda: connector.upsert(requests))
         except LockLost:
             raise
-        except Exception as error:  # noqa: BLE001 - a failed batch fails its records, not the run
+        except Exception as error:  # a failed batch fails its records, not the run
+            if connector.auth_failure(error):
+                raise WriteRefused(side, _error_text(error)) from error
             self.uncertain.update(r.key for r in requests)
             return [WriteResult(key=r.key, error=_error_text(error)) for r in requests]
         if len(results) != len(requests):
@@ -302,7 +315,9 @@ class Executor:
             await self._gated(op.side, lambda: call(op.record_id, op.tag))
         except LockLost:
             raise
-        except Exception as error:  # noqa: BLE001 - one failed tag fails that record alone
+        except Exception as error:  # one failed tag fails that record alone
+            if connector.auth_failure(error):
+                raise WriteRefused(op.side, _error_text(error)) from error
             self._fail(op.side, op.record_id, f"{'tag' if op.add else 'untag'} {op.tag!r} failed: {_error_text(error)}")
             return
         (self.outcome.tagged if op.add else self.outcome.untagged)[op.side] += 1

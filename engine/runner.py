@@ -20,7 +20,7 @@ from engine.config.loaded import LoadedConfig
 from engine.config.models import Connection
 from engine.connection import Prepared, match_fields, prepare
 from engine.connector import Connector, ConnectorContext, CursorRefused, Unreachable
-from engine.executor import Executor, Outcome
+from engine.executor import Executor, Outcome, WriteRefused
 from engine.notify.hooks import after_run
 from engine.planner.model import SIDES, Link, Plan, Side
 from engine.planner.plan import PlanInput, plan
@@ -251,6 +251,10 @@ class Session:
                 raise NeedsReconnect(self.prepared.accounts[side].name, REDACTOR.redact(str(error))) from error
             raise
 
+    def refused(self, error: WriteRefused) -> NeedsReconnect:
+        """A write the app refused for the account's credentials: the side's account needs reconnect."""
+        return NeedsReconnect(self.prepared.accounts[error.side].name, REDACTOR.redact(error.reason))
+
     async def fetch(self, side: Side, ids: list[str]) -> dict[str, Record]:
         """The current state of records by id, fetched concurrently within the connector's limit."""
         connector = self.connectors[side]
@@ -413,7 +417,8 @@ async def _run_locked(
         report.requests = session.requests()
         store.finish_run(run_id, "interrupted", report.summary())  # the journal lets the next run resume
         raise
-    except NeedsReconnect as refused:
+    except (NeedsReconnect, WriteRefused) as error:  # refused while reading, or while writing
+        refused = error if isinstance(error, NeedsReconnect) else session.refused(error)
         store.mark_needs_reconnect(refused.account, refused.reason)
         report = _failed(name, session, refused)
         report.error = f"{report.error}: run `pairsync connect {loaded.path} {refused.account}`"

@@ -41,6 +41,11 @@ class MailchimpError(Exception):
         return self.status == 404
 
     @property
+    def refused(self) -> bool:
+        """401: the API key or token was revoked or is wrong; only reconnecting the account helps."""
+        return self.status == 401
+
+    @property
     def compliance(self) -> bool:
         """A member Mailchimp will not (re)subscribe: unsubscribed, bounced, or permanently deleted."""
         return self.title in COMPLIANCE_TITLES

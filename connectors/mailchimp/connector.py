@@ -153,6 +153,11 @@ class MailchimpConnector(Connector):
         return token_matches(expected, token)
 
     @classmethod
+    def auth_failure(cls, error: BaseException) -> bool:
+        """401: the API key was revoked or the OAuth token withdrawn (a 403 is a missing permission)."""
+        return (isinstance(error, MailchimpError) and error.refused) or super().auth_failure(error)
+
+    @classmethod
     def sandbox(cls) -> type[Sandbox] | None:
         from connectors.mailchimp.sandbox import MailchimpSandbox
 

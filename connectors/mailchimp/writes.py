@@ -78,8 +78,8 @@ class Writer:
         outcomes: dict[str, Outcome] = {}
         for request, answer in zip(requests, answers, strict=True):
             if isinstance(answer, BaseException):
-                if not isinstance(answer, Exception):
-                    raise answer
+                if not isinstance(answer, Exception) or (isinstance(answer, MailchimpError) and answer.refused):
+                    raise answer  # a signal, or the account's key refused: not this record's failure
                 outcomes[request.key] = Outcome(error=failure(answer))
             else:
                 outcomes[request.key] = Outcome(member=answer)
@@ -120,6 +120,8 @@ class Writer:
             try:
                 body = await self._patch_body(request)
             except (members.FieldError, MailchimpError) as error:
+                if isinstance(error, MailchimpError) and error.refused:
+                    raise  # the account's key, not this record: the engine stops the run and marks the account
                 outcomes[request.key] = Outcome(error=failure(error))
                 continue
             operations.append({"method": "PATCH", "path": f"{self.members}/{request.id}",
@@ -129,6 +131,8 @@ class Writer:
         try:
             answers = await self.batches.run(operations)
         except (BatchNotFinished, MailchimpError) as error:
+            if isinstance(error, MailchimpError) and error.refused:
+                raise
             return {**outcomes, **{op["operation_id"]: Outcome(error=failure(error)) for op in operations}}
         for op in operations:
             status, body = answers.get(op["operation_id"], (0, {}))

@@ -18,7 +18,14 @@ import httpx
 from connectors.quickbooks import fields as flat
 from connectors.quickbooks import query
 from connectors.quickbooks.api import QuickBooksApi
-from connectors.quickbooks.errors import DUPLICATE_NAME, STALE_SYNC_TOKEN, Fault, QuickBooksError, parse_fault
+from connectors.quickbooks.errors import (
+    DUPLICATE_NAME,
+    STALE_SYNC_TOKEN,
+    Fault,
+    QuickBooksError,
+    QuickBooksRevoked,
+    parse_fault,
+)
 from engine.records import WriteRequest, WriteResult, match_key
 
 
@@ -102,6 +109,8 @@ class Writer:
         rid = request_id([i.request.key for i in chunk], round_name)
         try:
             return await self.api.batch(batch, rid)
+        except QuickBooksRevoked:
+            raise  # the company's grant, not these records: the engine stops the run and marks the account
         except QuickBooksError as error:
             return {str(i.index): f"batch refused: {error}" for i in chunk}
         except httpx.HTTPError as error:

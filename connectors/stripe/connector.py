@@ -237,6 +237,8 @@ class StripeConnector(Connector):
                 record = await self._create(request)
             else:
                 record = await self._update(request.id, request.fields)
+        except stripe.AuthenticationError:
+            raise  # the key, not this record: the engine stops the run and marks the account
         except (FieldError, stripe.StripeError) as error:
             return WriteResult(key=request.key, id=request.id, error=describe_error(error))
         return WriteResult(key=request.key, id=record.id, record=record)

@@ -85,3 +85,37 @@ def test_connect_on_a_key_account_proves_the_key_and_clears_the_mark(tmp_path: P
         assert fixed.returncode == 0, fixed.stdout + fixed.stderr
         assert "its connections run again" in fixed.stdout
         assert store.account_health("stripe").ok
+
+
+@pytest.mark.parametrize("write", ["update", "create"])
+def test_credentials_refused_while_writing_mark_the_account_and_stop_the_run(tmp_path: Path, write: str) -> None:
+    """The key is rolled after the run read both sides: its first write into Stripe is refused (401).
+    That is the account's problem, not the record's: the run stops, the account needs reconnect, and once
+    it is connected again the next run makes the write, once."""
+    with Pair(tmp_path, retry_wait_s=0.01) as pair:
+        seed_two_way(pair, 10)
+        loaded = pair.load()
+        store = pair.store(loaded)
+        assert pair.run(loaded, store).status == "ok"
+        if write == "update":
+            [contact] = [r for r in pair.google.records() if r.get("email") == "b0@example.com"]
+            pair.google.update_record(contact["id"], {"familyName": "Renamed"})
+            email = "b0@example.com"
+        else:
+            pair.google.add_record({"givenName": "New", "familyName": "Person", "email": "new@example.com"})
+            email = "new@example.com"
+        key = pair.stripe.api_key
+
+        refused = pair.run(loaded, store, on_plan=lambda _plan: revoke(pair, "stripe"))
+        assert (refused.status, refused.reconnect) == ("error", "stripe")
+        assert refused.error is not None and f"pairsync connect {loaded.path} stripe" in refused.error
+        assert "rolled" not in refused.error  # the refused key is not shown
+        assert store.account_health("stripe").status == NEEDS_RECONNECT
+        assert store.retries("stripe-google", "left") == []  # no record is counted as failing
+
+        pair.stripe.api_key = key
+        assert store.mark_connected("stripe")
+        again = pair.run(loaded, store)
+        assert again.status == "ok", again.error
+        assert again.summary()[f"{write}d"]["left"] == 1
+        assert [r.get("email") for r in pair.stripe.records()].count(email) == 1

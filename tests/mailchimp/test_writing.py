@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from connectors.mailchimp import MailchimpConnector
+from connectors.mailchimp.api import MailchimpError
 from connectors.mailchimp.members import subscriber_hash
 from connectors.mailchimp.sandbox import MailchimpSandbox
 from engine.records import WriteRequest, WriteResult
@@ -131,9 +132,10 @@ def test_a_new_address_fails_alone_but_a_new_letter_case_is_fine(
 def test_problem_json_errors_name_the_title_and_keep_the_key_out(sandbox: MailchimpSandbox, make_connector: Make
                                                                  ) -> None:
     key = "ffffffffffffffffffffffffffffffff-us0"
-    [result] = write(make_connector, [create({"email": "who@example.com"})], api_key=key)
-    assert not result.ok and "401 API Key Invalid" in (result.error or "")
-    assert key not in (result.error or "")
+    with pytest.raises(MailchimpError) as refused:  # a refused key stops the writes (see the revoked-key test)
+        write(make_connector, [create({"email": "who@example.com"})], api_key=key)
+    assert "401 API Key Invalid" in str(refused.value)
+    assert key not in str(refused.value)
 
 
 def test_bearer_auth(sandbox: MailchimpSandbox, make_connector: Make) -> None:
@@ -159,3 +161,24 @@ def test_below_the_threshold_updates_are_single_patches(sandbox: MailchimpSandbo
     ids = [sandbox.add_record({"email": f"few{i}@example.com"}) for i in range(3)]
     write(make_connector, [update(i, {"LNAME": "Few"}) for i in ids], batch_operations_from=10)
     assert {m for m, _ in calls(sandbox)} == {"PATCH"}
+
+
+@pytest.mark.parametrize(
+    "requests",
+    [
+        pytest.param([create({"email": "one@example.com"})], id="one create (PUT)"),
+        pytest.param([create({"email": f"n{i}@example.com"}) for i in range(3)], id="batch subscribe"),
+        pytest.param([update(subscriber_hash("a@example.com"), {"FNAME": "A"})], id="one update (PATCH)"),
+    ],
+)
+def test_a_revoked_key_stops_the_writes_instead_of_failing_each_member(
+    sandbox: MailchimpSandbox, make_connector: Make, requests: list[WriteRequest]
+) -> None:
+    """A 401 is the account's problem: it reaches the engine (which marks the account `needs reconnect`)
+    rather than becoming one failed record after another."""
+    connector = make_connector(api_key="revokedrevokedrevokedrevoked0000-us0")
+    with pytest.raises(MailchimpError) as refused:
+        drive(connector, lambda c: c.upsert(requests))
+    assert refused.value.status == 401
+    assert MailchimpConnector.auth_failure(refused.value)
+    assert not MailchimpConnector.auth_failure(MailchimpError(403, "Forbidden", "not allowed"))

@@ -10,7 +10,9 @@ import httpx
 import pytest
 
 from connectors.quickbooks.auth import REFRESH_TOKEN_KEY
-from connectors.quickbooks.errors import QuickBooksAuthError
+from connectors.quickbooks.connector import QuickBooksConnector
+from connectors.quickbooks.errors import QuickBooksAuthError, QuickBooksRevoked
+from engine.records import WriteRequest
 from tests.quickbooks.conftest import run
 
 
@@ -108,3 +110,20 @@ def test_secrets_never_appear_in_reprs_errors_or_logs(sandbox, server, make_conn
     for secret in [*secrets, *issued]:
         assert secret not in shown
         assert secret not in caplog.text
+
+
+def test_a_grant_revoked_during_the_writes_stops_them_instead_of_failing_each_customer(sandbox, make_connector):
+    """The company's grant is withdrawn after the run read: the write's 401, the refresh's `invalid_grant`,
+    and the revocation reaches the engine (which marks the company `needs reconnect`), not one failed record
+    after another."""
+    sandbox.seed(1)
+
+    async def body(connector):
+        await connector.get("1")
+        sandbox.tokens.refresh_tokens.clear()  # the user disconnected the app in QuickBooks
+        sandbox.tokens.expire_access_tokens()
+        return await connector.upsert([WriteRequest(key="k1", id=None, fields={"DisplayName": "New Person"})])
+
+    with pytest.raises(QuickBooksRevoked) as revoked:
+        run(make_connector(), body)
+    assert QuickBooksConnector.auth_failure(revoked.value)
