@@ -3,6 +3,7 @@ process is closed by whichever command opens the state next (issue 18.3)."""
 
 from __future__ import annotations
 
+import asyncio
 import os
 import signal
 import socket
@@ -13,7 +14,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import typer
 
+from engine.cli.interrupt import Interrupted, interruptible
 from engine.plugins import ALLOW_LIST_ENV
 from engine.state.store import StateStore, process_holder
 from tests.fixtures.registries import BUILTIN_ALLOW_LIST
@@ -67,7 +70,7 @@ def test_a_signal_during_run_prints_interrupted_and_closes_the_run(
     finally:
         if process.poll() is None:
             process.kill()
-    assert process.returncode == code
+    assert process.returncode == code, err
     assert "interrupted" in err and "Traceback" not in err + out
     assert [(r["status"], r["finished_at"] is not None) for r in store.runs()] == [("interrupted", True)]
     store.close()
@@ -117,3 +120,21 @@ def test_a_running_row_without_its_lock_is_closed(tmp_path: Path) -> None:
     run_id = store.start_run("c")
     assert StateStore(url).closed_on_open == [run_id]
     store.close()
+
+
+@pytest.mark.parametrize(
+    ("raised", "code"),
+    [
+        (KeyboardInterrupt(), 130),  # Ctrl-C, as asyncio.run reports it when the run's task was cancelled once
+        (asyncio.CancelledError(), 130),  # Ctrl-C when a library inside the run had cancelled the task too
+        (Interrupted(signal.SIGTERM), 143),
+    ],
+    ids=["KeyboardInterrupt", "CancelledError", "SIGTERM"],
+)
+def test_every_form_of_an_interruption_ends_the_command_as_interrupted(
+    raised: BaseException, code: int, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(typer.Exit) as ended, interruptible():
+        raise raised
+    assert ended.value.exit_code == code
+    assert "interrupted" in capsys.readouterr().err

@@ -2,10 +2,14 @@
 
 SIGINT already raises KeyboardInterrupt (asyncio cancels the run's task first); SIGTERM is made to do the
 same, so `kill` and a container stop leave the state as tidy as Ctrl-C. The exit code is 128 + the signal.
+asyncio.run turns Ctrl-C into KeyboardInterrupt only when its task was cancelled exactly once; when a
+library inside the run had cancelled it too (a timeout scope), CancelledError comes out instead: that is
+the same interruption, and ends the same way.
 """
 
 from __future__ import annotations
 
+import asyncio
 import signal
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -35,7 +39,7 @@ def interruptible() -> Iterator[None]:
     previous = signal.signal(signal.SIGTERM, _raise)
     try:
         yield
-    except KeyboardInterrupt as stop:
+    except (KeyboardInterrupt, asyncio.CancelledError) as stop:
         output.fail("interrupted")
         raise typer.Exit(exit_code(stop)) from None
     finally:
