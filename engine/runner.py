@@ -411,7 +411,10 @@ async def _run_locked(
         store.finish_run(run_id, report.status, report.summary())
         raise
     try:
-        report = await _sync(session, run_id, full, force, progress, reader, report, now, guard, on_plan, stream)
+        try:
+            report = await _sync(session, run_id, full, force, progress, reader, report, now, guard, on_plan, stream)
+        finally:
+            _stop_if_cancelled()
     except (asyncio.CancelledError, KeyboardInterrupt):
         report.status = "interrupted"
         report.requests = session.requests()
@@ -480,6 +483,15 @@ async def _sync(
     report.status = "failed" if report.outcome.failed else "ok"
     report.links_total = len(store.links(name))
     return report
+
+
+def _stop_if_cancelled() -> None:
+    """Ctrl-C cancels the run's task; the cancellation reaches the task awaiting a read or a write only if that
+    child lets it through. An HTTP stack may catch it and end with an error of its own (a timeout), and a task
+    awaiting another task, or gather, then gets that error instead. The run ends as interrupted all the same."""
+    task = asyncio.current_task()
+    if task is not None and task.cancelling():
+        raise asyncio.CancelledError
 
 
 def _writes(result: Plan) -> dict[Side, int]:

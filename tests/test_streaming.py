@@ -13,6 +13,7 @@ its last page is read (seen through the run's progress phases, not timing).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import uuid
 from collections import Counter
 from pathlib import Path
@@ -25,7 +26,7 @@ from hypothesis import strategies as st
 
 from engine.config import load_config
 from engine.planner.model import Conflict, Create, LinkOnly, Plan, Skip, Tag, Update
-from engine.runner import Report, plan_connection, run_connection
+from engine.runner import Report, SideRead, plan_connection, run_connection
 from engine.state.store import StateStore
 from engine.testing.memory import MemoryStore
 
@@ -210,3 +211,30 @@ class _Reads:
 
     def written(self, side: str, count: int) -> None:
         pass
+
+
+@pytest.mark.parametrize("stream", [True, False], ids=["streamed", "whole plan"])
+def test_ctrl_c_interrupts_the_run_even_when_a_read_swallows_its_cancellation(tmp_path: Path, stream: bool) -> None:
+    """Ctrl-C cancels the run's task. A library deep inside a read may catch that cancellation and end the read
+    with an error of its own instead (an HTTP client turning it into a timeout): the run must still end as
+    interrupted, never as a failed read that a caller would take for the app's fault."""
+    world = World(tmp_path)
+    world.seed("right", people(("ann@x.io", "A")))
+    connection = world.loaded.config.connection("c")
+
+    async def reader(session: Any, side: str) -> SideRead:
+        if side == "right":
+            return SideRead(complete=True)  # read in full at once: the other side streams into it
+        with contextlib.suppress(asyncio.CancelledError):  # swallowed, as some client stacks do
+            await asyncio.sleep(30)
+        raise RuntimeError("the read ended with an error of its own")
+
+    async def interrupted() -> None:
+        run = asyncio.create_task(run_connection(world.loaded, connection, world.state, reader=reader, stream=stream))
+        await asyncio.sleep(0.2)
+        run.cancel()
+        await run
+
+    with pytest.raises(asyncio.CancelledError):
+        asyncio.run(interrupted())
+    assert [r["status"] for r in world.state.runs()] == ["interrupted"]

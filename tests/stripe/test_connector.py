@@ -10,6 +10,7 @@ from typing import Any
 
 import httpx
 import pytest
+import stripe
 
 from connectors.stripe import StripeConnector
 from connectors.stripe.client import should_retry
@@ -226,8 +227,9 @@ def test_secrets_stay_out_of_reprs_and_errors(server, sandbox) -> None:
     shown = " ".join([repr(settings), str(settings.model_dump()), repr(connector)])
     assert sandbox.api_key not in shown and sandbox.webhook_secret not in shown
     wrong = StripeConnector(settings_for(server, api_key="sk_test_wrongwrongwrong"), ConnectorContext("t"))
-    [result] = run(wrong, lambda c: c.upsert([WriteRequest(key="k", id=None, fields={"email": "a@example.com"})]))
-    assert result.error and "api_key" in result.error and "wrongwrong" not in result.error
+    with pytest.raises(stripe.AuthenticationError) as refused:  # the key, not the record: the run stops
+        run(wrong, lambda c: c.upsert([WriteRequest(key="k", id=None, fields={"email": "a@example.com"})]))
+    assert StripeConnector.auth_failure(refused.value) and "wrongwrong" not in str(refused.value)
     with pytest.raises(ValueError, match="secret") as raised:
         StripeSettings(api_key="pk_live_abcdef")
     assert "abcdef" not in str(raised.value)
