@@ -52,6 +52,13 @@ def _until(check: object, what: str, bound: float = 60.0) -> None:
         time.sleep(0.05)
 
 
+def _as_in_a_terminal() -> None:
+    """The command starts with Ctrl-C's default disposition, as a terminal's foreground job does. A test suite
+    started as a background job of a script (`cmd &`) ignores SIGINT, and ignored signals are inherited: the
+    command would never see the signal the test sends."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 @pytest.mark.parametrize(("signum", "code"), [(signal.SIGINT, 130), (signal.SIGTERM, 143)], ids=["INT", "TERM"])
 def test_a_signal_during_run_prints_interrupted_and_closes_the_run(
     tmp_path: Path, silent_api: str, signum: int, code: int
@@ -62,7 +69,9 @@ def test_a_signal_during_run_prints_interrupted_and_closes_the_run(
     (tmp_path / ".pairsync").mkdir()
     store = StateStore(f"sqlite:///{tmp_path / '.pairsync' / 'state.db'}")  # migrated before the run opens it
     pipe = subprocess.PIPE
-    process = subprocess.Popen(command, cwd=tmp_path, env=env, stdout=pipe, stderr=pipe, text=True)
+    process = subprocess.Popen(
+        command, cwd=tmp_path, env=env, stdout=pipe, stderr=pipe, text=True, preexec_fn=_as_in_a_terminal
+    )
     try:
         _until(lambda: [r for r in store.runs() if r["status"] == "running"], "the run started")
         process.send_signal(signum)
