@@ -189,9 +189,8 @@ class Executor:
             results = await self._gated(side, lambda: connector.upsert(requests))
         except LockLost:
             raise
-        except Exception as error:  # a failed batch fails its records, not the run
-            if connector.auth_failure(error):
-                raise WriteRefused(side, _error_text(error)) from error
+        except Exception as error:  # noqa: BLE001 - a failed batch fails its records, not the run
+            self._stop_if_refused(side, error)
             self.uncertain.update(r.key for r in requests)
             return [WriteResult(key=r.key, error=_error_text(error)) for r in requests]
         if len(results) != len(requests):
@@ -202,6 +201,11 @@ class Executor:
                 for r in requests
             ]
         return results
+
+    def _stop_if_refused(self, side: Side, error: Exception) -> None:
+        """Credentials refused for good are the account's failure, not the record's: the run stops."""
+        if self.connectors[side].auth_failure(error):
+            raise WriteRefused(side, _error_text(error)) from error
 
     def _batches(self, side: Side, items: Sequence[T]) -> list[Sequence[T]]:
         size = max(1, self.connectors[side].capabilities.batch_size)
@@ -315,9 +319,8 @@ class Executor:
             await self._gated(op.side, lambda: call(op.record_id, op.tag))
         except LockLost:
             raise
-        except Exception as error:  # one failed tag fails that record alone
-            if connector.auth_failure(error):
-                raise WriteRefused(op.side, _error_text(error)) from error
+        except Exception as error:  # noqa: BLE001 - one failed tag fails that record alone
+            self._stop_if_refused(op.side, error)
             self._fail(op.side, op.record_id, f"{'tag' if op.add else 'untag'} {op.tag!r} failed: {_error_text(error)}")
             return
         (self.outcome.tagged if op.add else self.outcome.untagged)[op.side] += 1

@@ -248,12 +248,12 @@ class Session:
             return await reader(self, side)
         except Exception as error:
             if self.connectors[side].auth_failure(error):
-                raise NeedsReconnect(self.prepared.accounts[side].name, REDACTOR.redact(str(error))) from error
+                raise self.refused(side, str(error)) from error
             raise
 
-    def refused(self, error: WriteRefused) -> NeedsReconnect:
-        """A write the app refused for the account's credentials: the side's account needs reconnect."""
-        return NeedsReconnect(self.prepared.accounts[error.side].name, REDACTOR.redact(error.reason))
+    def refused(self, side: Side, reason: str) -> NeedsReconnect:
+        """The app refused the side's credentials (reading or writing): that account needs reconnect."""
+        return NeedsReconnect(self.prepared.accounts[side].name, REDACTOR.redact(reason))
 
     async def fetch(self, side: Side, ids: list[str]) -> dict[str, Record]:
         """The current state of records by id, fetched concurrently within the connector's limit."""
@@ -421,7 +421,7 @@ async def _run_locked(
         store.finish_run(run_id, "interrupted", report.summary())  # the journal lets the next run resume
         raise
     except (NeedsReconnect, WriteRefused) as error:  # refused while reading, or while writing
-        refused = error if isinstance(error, NeedsReconnect) else session.refused(error)
+        refused = error if isinstance(error, NeedsReconnect) else session.refused(error.side, error.reason)
         store.mark_needs_reconnect(refused.account, refused.reason)
         report = _failed(name, session, refused)
         report.error = f"{report.error}: run `pairsync connect {loaded.path} {refused.account}`"

@@ -40,15 +40,16 @@ class MailchimpError(Exception):
     def not_found(self) -> bool:
         return self.status == 404
 
-    @property
-    def refused(self) -> bool:
-        """401: the API key or token was revoked or is wrong; only reconnecting the account helps."""
-        return self.status == 401
 
     @property
     def compliance(self) -> bool:
         """A member Mailchimp will not (re)subscribe: unsubscribed, bounced, or permanently deleted."""
         return self.title in COMPLIANCE_TITLES
+
+
+def key_refused(error: BaseException) -> bool:
+    """A 401: the API key or token was revoked or is wrong; only reconnecting the account helps."""
+    return isinstance(error, MailchimpError) and error.status == 401
 
 
 def parse(response: httpx.Response) -> Json:

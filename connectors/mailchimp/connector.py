@@ -16,7 +16,7 @@ from dataclasses import replace
 from typing import Any, ClassVar
 
 from connectors.mailchimp import members
-from connectors.mailchimp.api import Json, MailchimpError, MarketingApi
+from connectors.mailchimp.api import Json, MailchimpError, MarketingApi, key_refused
 from connectors.mailchimp.listing import Listing, check_cursor
 from connectors.mailchimp.settings import MAX_CONNECTIONS, MailchimpSettings
 from connectors.mailchimp.webhooks import member_ids, token_matches
@@ -155,7 +155,7 @@ class MailchimpConnector(Connector):
     @classmethod
     def auth_failure(cls, error: BaseException) -> bool:
         """401: the API key was revoked or the OAuth token withdrawn (a 403 is a missing permission)."""
-        return (isinstance(error, MailchimpError) and error.refused) or super().auth_failure(error)
+        return key_refused(error) or super().auth_failure(error)
 
     @classmethod
     def sandbox(cls) -> type[Sandbox] | None:

@@ -25,7 +25,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 
 from connectors.mailchimp import members
-from connectors.mailchimp.api import Json, MailchimpError, MarketingApi
+from connectors.mailchimp.api import Json, MailchimpError, MarketingApi, key_refused
 from connectors.mailchimp.batches import Batches, BatchNotFinished
 from connectors.mailchimp.settings import MailchimpSettings
 from engine.records import WriteRequest
@@ -78,7 +78,7 @@ class Writer:
         outcomes: dict[str, Outcome] = {}
         for request, answer in zip(requests, answers, strict=True):
             if isinstance(answer, BaseException):
-                if not isinstance(answer, Exception) or (isinstance(answer, MailchimpError) and answer.refused):
+                if not isinstance(answer, Exception) or key_refused(answer):
                     raise answer  # a signal, or the account's key refused: not this record's failure
                 outcomes[request.key] = Outcome(error=failure(answer))
             else:
@@ -120,7 +120,7 @@ class Writer:
             try:
                 body = await self._patch_body(request)
             except (members.FieldError, MailchimpError) as error:
-                if isinstance(error, MailchimpError) and error.refused:
+                if key_refused(error):
                     raise  # the account's key, not this record: the engine stops the run and marks the account
                 outcomes[request.key] = Outcome(error=failure(error))
                 continue
@@ -131,7 +131,7 @@ class Writer:
         try:
             answers = await self.batches.run(operations)
         except (BatchNotFinished, MailchimpError) as error:
-            if isinstance(error, MailchimpError) and error.refused:
+            if key_refused(error):
                 raise
             return {**outcomes, **{op["operation_id"]: Outcome(error=failure(error)) for op in operations}}
         for op in operations:
