@@ -18,6 +18,16 @@ from engine.records import Record, match_key
 
 
 class MatchPlanner(LinkedPlanner):
+    def creates_for_unmatched(self, side: Side, records: list[Record]) -> list[Create]:
+        """The creates this planner makes for `records` of `side` known to match nothing on the other side:
+        the side's IF condition, the fields, the origin stamp and the THEN actions, exactly as a whole plan
+        would (engine/planner/stream.py sends them before the whole plan is made)."""
+        for record in records:
+            if self._filter(side, record, False) is None:
+                self._create(side, record)
+        self._conditional_creates()
+        return self.plan.of(Create)
+
     def _match_and_create(self, unlinked: dict[Side, list[Record]]) -> None:
         self._relink_by_origin()
         self._relink_by_id(unlinked)

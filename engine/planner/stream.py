@@ -116,11 +116,7 @@ class CreateStream:
         by_id = {r.id: r for r in records}
         changes = {self.source: by_id, self.target: self.data.changes[self.target]}
         planner = MatchPlanner(replace(self.data, changes=changes))
-        for record in records:
-            if planner._filter(self.source, record, False) is None:
-                planner._create(self.source, record)
-        planner._conditional_creates()
-        return [(op, by_id[op.source_id]) for op in planner.plan.of(Create)]
+        return [(op, by_id[op.source_id]) for op in planner.creates_for_unmatched(self.source, records)]
 
 
 def merge(whole: Plan, streamed: Sequence[Create]) -> tuple[Plan, Plan]:
