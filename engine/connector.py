@@ -366,6 +366,11 @@ class Sandbox(ABC):
     def error_response(self, status: int, retry_after: float | None = None) -> Any:
         """A starlette Response in the API's own error envelope (429 rate limit, 500, 502, 503)."""
 
+    def quota(self, method: str, path: str) -> str:
+        """The rate-limit bucket a request counts against. One bucket by default; an API that meters reads and
+        writes separately (Google's per-user read and write quotas) names a bucket for each."""
+        return ""
+
 
 _NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 

@@ -36,13 +36,32 @@ class Knobs:
     """Per-request behaviour shared by every sandbox. Tests and benchmarks change it live."""
 
     latency_ms: float = 0.0
-    rate_limit: float = 0.0  # requests per second; 0 means unlimited
+    rate_limit: float = 0.0  # requests per second, in each of the sandbox's quota buckets; 0 means unlimited
     faults: dict[str, float] = field(default_factory=dict)  # kind -> probability
     timeout_s: float = 30.0
     fault_paths: tuple[str, ...] = ()  # when set, faults hit only requests whose path contains one of these
     requests: int = 0
     rejected: int = 0  # answered with an error or cut short
     stalls: int = 0  # held past the client's timeout ("timeout" faults)
+
+
+@dataclass
+class Bucket:
+    """A token bucket holding at most one second's requests."""
+
+    rate: float
+    allowance: float
+    last: float
+
+    def take(self) -> float | None:
+        """None when a request may pass now; otherwise the seconds until one may."""
+        now = time.monotonic()
+        self.allowance = min(self.rate, self.allowance + (now - self.last) * self.rate)
+        self.last = now
+        if self.allowance >= 1.0:
+            self.allowance -= 1.0
+            return None
+        return max((1.0 - self.allowance) / self.rate, 0.01)
 
 
 class KnobsMiddleware:
@@ -53,9 +72,7 @@ class KnobsMiddleware:
         self.sandbox = sandbox
         self.knobs = knobs
         self.rng = random.Random(rng_seed)
-        self._allowance = 0.0
-        self._last = time.monotonic()
-        self._rate = 0.0
+        self._buckets: dict[str, Bucket] = {}
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         if scope["type"] != "http":
@@ -65,7 +82,7 @@ class KnobsMiddleware:
         if self.knobs.latency_ms:
             await asyncio.sleep(self.knobs.latency_ms / 1000)
         faulty = not self.knobs.fault_paths or any(part in scope["path"] for part in self.knobs.fault_paths)
-        response = self._throttled() or (await self._fault() if faulty else None)
+        response = self._throttled(scope) or (await self._fault() if faulty else None)
         if response is not None:
             self.knobs.rejected += 1
             await response(scope, receive, send)
@@ -76,19 +93,16 @@ class KnobsMiddleware:
             send = cut_short(send, drop_connection=kind == "reset")
         await self.app(scope, receive, send)
 
-    def _throttled(self) -> Any:
+    def _throttled(self, scope: Any) -> Any:
         rate = self.knobs.rate_limit
         if not rate:
             return None
-        now = time.monotonic()
-        if rate != self._rate:  # a new limit starts with an empty bucket, whenever it is set
-            self._rate, self._allowance, self._last = rate, 0.0, now
-        self._allowance = min(rate, self._allowance + (now - self._last) * rate)
-        self._last = now
-        if self._allowance >= 1.0:
-            self._allowance -= 1.0
-            return None
-        return self.sandbox.error_response(429, retry_after=max((1.0 - self._allowance) / rate, 0.01))
+        group = self.sandbox.quota(scope["method"], scope["path"])
+        bucket = self._buckets.get(group)
+        if bucket is None or bucket.rate != rate:  # a new limit starts with an empty bucket, whenever it is set
+            bucket = self._buckets[group] = Bucket(rate, 0.0, time.monotonic())
+        wait = bucket.take()
+        return None if wait is None else self.sandbox.error_response(429, retry_after=wait)
 
     def _draw(self, kinds: frozenset[str]) -> str | None:
         """One of `kinds`, each with its set probability, or None."""
