@@ -240,6 +240,15 @@ class Connector(ABC):
         """Remove a tag; removing a tag the record lacks changes nothing."""
         raise NotImplementedError(f"{self.name} does not support tags")
 
+    async def cursor_after_writes(self, cursor: Any) -> Any:
+        """The change cursor to save after this run's writes; `cursor` is where the run's read of this app ended.
+
+        A feed that hands a run's own writes back to the next run may make it page through them all (an initial
+        sync's creates). A connector that followed its feed while writing returns a later cursor, but only one it
+        has checked skips nothing but records the run wrote and knows exactly as they are; the default keeps
+        `cursor`."""
+        return cursor
+
     async def aclose(self) -> None:
         """Release network clients."""
 

@@ -478,6 +478,7 @@ async def _sync(
         report.links_total = len(store.links(name))
         return report
     report.outcome = await executor.execute(rest)
+    await _cursors_after_writes(session, reads)
     _remember(store, session, reads, report.outcome)
     _close_reviews(store, name, result, report.outcome)
     report.status = "failed" if report.outcome.failed else "ok"
@@ -505,6 +506,15 @@ def _change_feed(full: bool) -> Reader:
         return await session.read(side, full)
 
     return read
+
+
+async def _cursors_after_writes(session: Session, reads: dict[Side, SideRead]) -> None:
+    """A connector that followed its change feed while the run wrote may move its cursor past the run's own
+    writes (`Connector.cursor_after_writes`), so the next run does not read them back."""
+    sides = [side for side in SIDES if reads[side].feed and reads[side].cursor is not None]
+    later = await asyncio.gather(*(session.connectors[s].cursor_after_writes(reads[s].cursor) for s in sides))
+    for side, cursor in zip(sides, later, strict=True):
+        reads[side].cursor = cursor
 
 
 def _remember(store: StateStore, session: Session, reads: dict[Side, SideRead], outcome: Outcome) -> None:

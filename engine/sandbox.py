@@ -73,6 +73,8 @@ class KnobsMiddleware:
         self.knobs = knobs
         self.rng = random.Random(rng_seed)
         self._buckets: dict[str, Bucket] = {}
+        self._rate = 0.0
+        self._set_at = time.monotonic()
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         if scope["type"] != "http":
@@ -97,10 +99,11 @@ class KnobsMiddleware:
         rate = self.knobs.rate_limit
         if not rate:
             return None
+        if rate != self._rate:  # a new limit starts with empty buckets, whenever it is set
+            self._rate, self._set_at = rate, time.monotonic()
+            self._buckets.clear()
         group = self.sandbox.quota(scope["method"], scope["path"])
-        bucket = self._buckets.get(group)
-        if bucket is None or bucket.rate != rate:  # a new limit starts with an empty bucket, whenever it is set
-            bucket = self._buckets[group] = Bucket(rate, 0.0, time.monotonic())
+        bucket = self._buckets.setdefault(group, Bucket(rate, 0.0, self._set_at))  # filling since the limit was set
         wait = bucket.take()
         return None if wait is None else self.sandbox.error_response(429, retry_after=wait)
 

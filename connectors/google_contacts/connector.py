@@ -17,9 +17,10 @@ from typing import Any, ClassVar
 from connectors.google_contacts import people
 from connectors.google_contacts.api import GoogleApiError, Json, PeopleApi
 from connectors.google_contacts.checks import run_checks
+from connectors.google_contacts.follow import Follower
 from connectors.google_contacts.groups import Labels
 from connectors.google_contacts.settings import CONTACTS_SCOPE, GoogleContactsSettings
-from connectors.google_contacts.writes import READ_MASK, Writer, failure
+from connectors.google_contacts.writes import BATCH_SIZE, READ_MASK, Writer, failure
 from engine.connector import (
     Capabilities,
     ChangeFeed,
@@ -67,6 +68,9 @@ class GoogleContactsConnector(Connector):
         self.api = PeopleApi(settings, context)
         self.labels = Labels(self.api)
         self.writer = Writer(self.api, settings.default_region)
+        self.feed_end: tuple[dict[str, Any], str] | None = None  # where this run's last listing left the feed
+        self.follower: Follower | None = None
+        self.follows = True  # until the run writes something a follower cannot recognise (follow.py)
 
     async def check(self, writes: bool) -> builtins.list[PermissionCheck]:
         return await run_checks(self.api, self.context.account, writes)
@@ -129,6 +133,7 @@ class GoogleContactsConnector(Connector):
                 continue
             next_token = answer.get("nextSyncToken")
             cursor = {"token": next_token, "params": params} if next_token else None
+            self.feed_end = (params, next_token) if next_token else None
             yield Page(records=records, cursor=cursor, last=True, full=full, note=note)
             return
 
@@ -157,6 +162,8 @@ class GoogleContactsConnector(Connector):
     # writing
 
     async def upsert(self, requests: Sequence[WriteRequest]) -> builtins.list[WriteResult]:
+        if any(request.id is not None for request in requests):
+            self._stop_following()  # an update merges into the contact as it is: it may carry someone's edit
         outcomes = await self.writer.write(requests)
         results: builtins.list[WriteResult] = []
         for request in requests:
@@ -171,9 +178,34 @@ class GoogleContactsConnector(Connector):
                                            error=f"written, but reading labels failed: {failure(error)}"))
                 continue
             results.append(WriteResult(key=request.key, id=record.id, record=record))
+        self._follow([outcomes[r.key].person for r, done in zip(requests, results, strict=True)
+                      if r.id is None and done.error is None])
         return results
 
+    def _follow(self, created: builtins.list[Json | None]) -> None:
+        """Note the contacts this write call created; the first creates start following the feed."""
+        if not self.follows or self.feed_end is None:
+            return
+        if self.follower is None:
+            params, token = self.feed_end
+            self.follower = Follower(self.api, params, token, every=self.settings.page_size - 2 * BATCH_SIZE)
+        self.follower.created(person for person in created if person is not None)
+
+    def _stop_following(self) -> None:
+        self.follows = False
+        if self.follower is not None:
+            self.follower.give_up()
+
+    async def cursor_after_writes(self, cursor: Any) -> Any:
+        """Past this run's own creates, when the follower saw nothing else since the read (follow.py)."""
+        if self.follower is None:
+            return cursor
+        token = await self.follower.finish()
+        params, read_token = _from_cursor(cursor)
+        return {"token": token, "params": params} if token and read_token == self.follower.start else cursor
+
     async def tag(self, record_id: str, tag: str) -> None:
+        self._stop_following()  # a label change is a change of the contact, with a new etag
         async with self.api.mutations:
             group = await self.labels.ensure(tag)
             answer = await self.labels.modify(group, add=[record_id])
@@ -181,12 +213,15 @@ class GoogleContactsConnector(Connector):
             raise LookupError(f"cannot tag {record_id}: no such contact")
 
     async def untag(self, record_id: str, tag: str) -> None:
+        self._stop_following()
         async with self.api.mutations:
             group = await self.labels.find(tag)
             if group is not None:
                 await self.labels.modify(group, remove=[record_id])
 
     async def aclose(self) -> None:
+        if self.follower is not None:
+            await self.follower.aclose()
         await self.api.aclose()
 
     @classmethod

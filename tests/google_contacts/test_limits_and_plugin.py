@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 import uuid
 from collections.abc import Callable
 
@@ -26,6 +27,23 @@ def test_rate_limit_answers_use_googles_envelope(server: SandboxServer) -> None:
     assert answer.status_code == 429 and float(answer.headers["retry-after"]) > 0
     assert answer.json()["error"]["status"] == "RESOURCE_EXHAUSTED"
     assert answer.json()["error"]["details"][0]["reason"] == "RATE_LIMIT_EXCEEDED"
+
+
+def test_reads_and_writes_are_metered_apart(server: SandboxServer) -> None:
+    """Google's per-user read and write quotas are separate: listing as fast as the quota allows leaves the
+    write quota whole (the follower reads the feed while a run creates contacts, connectors/.../follow.py)."""
+    token = server.sandbox.oauth.grant({  # type: ignore[attr-defined]
+        "grant_type": "refresh_token", **{k: server.settings()[k] for k in ("client_id", "client_secret",
+                                                                             "refresh_token")}})[1]["access_token"]
+    headers = {"Authorization": f"Bearer {token}"}
+    server.knobs.rate_limit = 4.0
+    with httpx.Client(base_url=server.base_url, headers=headers) as client:
+        client.get("/v1/contactGroups")  # sets the limit: both buckets fill from now on, at 4 a second
+        time.sleep(0.5)
+        reads = [client.get("/v1/contactGroups").status_code for _ in range(12)]
+        write = client.post("/v1/people:createContact", json={"names": [{"givenName": "Ada"}]})
+    assert 429 in reads, "the read quota ran out"
+    assert write.status_code == 200, "the write quota did not"
 
 
 # 429 and 503 mean "not processed": every request is sent again. A 500 after a create may have landed, and

@@ -124,8 +124,7 @@ async def list_connections(call: Call) -> Json:
             names, offset, sync_seq = state.resources, state.offset, state.sync_seq
         else:
             since = tokens.sync(sync_token, call.query) if sync_token else None
-            contacts = sorted(store.contacts.values(), key=lambda c: c.seq)
-            picked = [c for c in contacts if (c.seq > since if since is not None else not c.deleted)]
+            picked = [c for c in store.contacts.values() if (c.seq > since if since is not None else not c.deleted)]
             picked = _sorted(picked, call.one("sortOrder") or "LAST_MODIFIED_ASCENDING")
             names, offset, sync_seq = [c.resource for c in picked], 0, store.seq
         chunk = [store.contacts[n] for n in names[offset : offset + size] if n in store.contacts]
