@@ -5,7 +5,8 @@ is reported as the contract's unsubscribe signal; `cleaned` is not (the
 address bounced: the person did not opt out, and the status field is there
 for rules that want it); archived members are deletions, and so is a member
 missing from a complete listing (permanently deleted). Reading is in
-`listing.py`, writing in `writes.py`, the field mapping in `members.py`.
+`listing.py`, writing in `writes.py`, the field mapping in `members.py`,
+and moving the cursor past a run's own creates in `follow.py`.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from typing import Any, ClassVar
 
 from connectors.mailchimp import members
 from connectors.mailchimp.api import Json, MailchimpError, MarketingApi, key_refused
+from connectors.mailchimp.follow import Follower
 from connectors.mailchimp.listing import Listing, check_cursor
 from connectors.mailchimp.settings import MAX_CONNECTIONS, MailchimpSettings
 from connectors.mailchimp.webhooks import member_ids, token_matches
@@ -80,6 +82,11 @@ class MailchimpConnector(Connector):
         self.listing = Listing(self.api, settings.list_id, settings.page_size, to_record)
         self.writer = Writer(self.api, settings)
         self.members_path = f"/lists/{settings.list_id}/members"
+        self.follower = self._fresh_follower()
+
+    def _fresh_follower(self) -> Follower:
+        settings = self.settings
+        return Follower(self.api, settings.list_id, settings.page_size, settings.max_connections, to_record)
 
     def __repr__(self) -> str:
         return f"MailchimpConnector(account={self.context.account!r}, api_url={self.settings.api_url!r})"
@@ -112,8 +119,15 @@ class MailchimpConnector(Connector):
     # writing
 
     async def upsert(self, requests: Sequence[WriteRequest]) -> builtins.list[WriteResult]:
-        outcomes = await self.writer.write(requests)
+        if any(request.id is not None for request in requests):
+            self.follower.give_up()  # an update merges into the member as it is: it may carry someone's edit
+        try:
+            outcomes = await self.writer.write(requests)
+        except BaseException:
+            self.follower.give_up()  # answers lost: what landed is unknown
+            raise
         results: builtins.list[WriteResult] = []
+        added: builtins.list[Record] = []
         for request in requests:
             outcome = outcomes[request.key]
             if outcome.member is None:
@@ -121,7 +135,17 @@ class MailchimpConnector(Connector):
                 continue
             record = to_record(outcome.member)
             results.append(WriteResult(key=request.key, id=record.id, record=record))
+            if request.id is None and outcome.added:
+                added.append(record)
+            elif request.id is None:
+                self.follower.give_up()  # the address was there already: the PUT updated someone's member
+        self.follower.created(added)
         return results
+
+    async def cursor_after_writes(self, cursor: Any) -> Any:
+        """Past this run's own creates, when a listing after its last write shows nothing else (follow.py)."""
+        follower, self.follower = self.follower, self._fresh_follower()  # one run's creates, checked once
+        return await follower.cursor_after(cursor) if isinstance(cursor, str) else cursor
 
     async def tag(self, record_id: str, tag: str) -> None:
         await self._tag(record_id, tag, "active")
@@ -131,6 +155,7 @@ class MailchimpConnector(Connector):
 
     async def _tag(self, record_id: str, tag: str, status: str) -> None:
         """Member tags are set by name; an active tag set again, or an absent one made inactive, changes nothing."""
+        self.follower.give_up()  # a tag change moves the member's last_changed
         body = {"tags": [{"name": tag, "status": status}]}
         try:
             await self.api.send("POST", f"{self.members_path}/{record_id}/tags", body)

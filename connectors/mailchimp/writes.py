@@ -1,12 +1,13 @@
 """Creates and updates of list members; no write ever changes a member's subscription status.
 
-- Creates of several members go in one batch subscribe (`POST /lists/{id}`,
-  up to 500, `update_existing: false`) with the account's `status_if_new`.
-  A member the batch reports as already on the list is upserted with
+- Creates go in one batch subscribe (`POST /lists/{id}`, up to 500,
+  `update_existing: false`) with the account's `status_if_new`, a single
+  create too: the answer then says whether Mailchimp added the member
+  (`new_members`) or found it, which `follow.py` needs. A member the batch
+  reports as already on the list is upserted with
   `PUT /lists/{id}/members/{hash}`, whose `status_if_new` applies only to a
   new member: someone who unsubscribed stays unsubscribed. Other per-member
   errors (an invalid address, a compliance state) fail that record alone.
-  A single create is one PUT.
 - Updates are `PATCH /lists/{id}/members/{hash}` with only the changed
   fields, never `status`. An address is one merge field at Mailchimp, so a
   change to one of its parts reads the member first and sends the whole.
@@ -40,6 +41,7 @@ class Outcome:
 
     member: Json | None = None
     error: str | None = None
+    added: bool = False  # a create Mailchimp reported as a new member (not an address it found and updated)
 
 
 def failure(error: Exception) -> str:
@@ -62,10 +64,8 @@ class Writer:
         creates = [r for r in requests if r.id is None]
         updates = [r for r in requests if r.id is not None]
         outcomes: dict[str, Outcome] = {}
-        if len(creates) > 1:
+        if creates:
             outcomes.update(await self._batch_create(creates))
-        else:
-            outcomes.update(await self._each(creates, self._put))
         threshold = self.settings.batch_operations_from
         if threshold and len(updates) >= threshold:
             outcomes.update(await self._batched_updates(updates))
@@ -166,10 +166,11 @@ class Writer:
             return outcomes
         answer = await self.api.send("POST", f"/lists/{self.settings.list_id}",
                                      {"members": batch, "update_existing": False})
-        for member in [*(answer.get("new_members") or []), *(answer.get("updated_members") or [])]:
-            found = bodies.pop(str(member.get("email_address", "")).lower(), None)
-            if found is not None:
-                outcomes[found.key] = Outcome(member=member)
+        for added, answered in ((True, answer.get("new_members")), (False, answer.get("updated_members"))):
+            for member in answered or []:
+                found = bodies.pop(str(member.get("email_address", "")).lower(), None)
+                if found is not None:
+                    outcomes[found.key] = Outcome(member=member, added=added)
         existing: list[WriteRequest] = []
         for refusal in answer.get("errors") or []:
             refused = bodies.pop(str(refusal.get("email_address", "")).lower(), None)

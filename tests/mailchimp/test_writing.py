@@ -46,15 +46,23 @@ def test_several_creates_are_one_batch_subscribe_with_status_if_new(
     assert {sandbox.status_of(r.id or "") for r in results} == {"pending"}
 
 
-def test_one_create_is_a_put_to_the_subscriber_hash(sandbox: MailchimpSandbox, make_connector: Make) -> None:
+def test_one_create_is_a_batch_subscribe_of_one_and_an_address_found_there_a_put(
+    sandbox: MailchimpSandbox, make_connector: Make
+) -> None:
+    """One request either way for a new address, and the answer says whether Mailchimp added the member."""
     [result] = write(make_connector, [create({"email": "Solo@Example.com", "LNAME": "Solo"})])
     assert result.ok and result.id == subscriber_hash("solo@example.com")
     [exchange] = sandbox.state.log
-    assert (exchange.method, exchange.path) == ("PUT", f"/lists/{sandbox.store.list_id}/members/{result.id}")
-    assert exchange.body["status_if_new"] == "subscribed" and "status" not in exchange.body
+    assert (exchange.method, exchange.path) == ("POST", f"/lists/{sandbox.store.list_id}")
+    assert exchange.body["update_existing"] is False and exchange.body["members"][0]["status"] == "subscribed"
+    [again] = write(make_connector, [create({"email": "solo@example.com", "FNAME": "Again"})])
+    assert again.ok and again.id == result.id and sandbox.records()[0]["FNAME"] == "Again"
+    put = sandbox.state.log[-1]
+    assert (put.method, put.path) == ("PUT", f"/lists/{sandbox.store.list_id}/members/{result.id}")
+    assert put.body["status_if_new"] == "subscribed" and "status" not in put.body
 
 
-@pytest.mark.parametrize("how_many", [1, 3], ids=["single PUT", "batch subscribe"])
+@pytest.mark.parametrize("how_many", [1, 3], ids=["one create", "three creates"])
 def test_creating_someone_who_unsubscribed_never_resubscribes_them(
     sandbox: MailchimpSandbox, make_connector: Make, how_many: int
 ) -> None:
@@ -84,7 +92,7 @@ def test_status_is_read_only(sandbox: MailchimpSandbox, make_connector: Make) ->
     assert sandbox.state.log == [], "refused before any request"
 
 
-@pytest.mark.parametrize("how_many", [1, 3], ids=["single PUT", "batch subscribe"])
+@pytest.mark.parametrize("how_many", [1, 3], ids=["one create", "three creates"])
 def test_a_forgotten_address_fails_alone_with_mailchimps_reason(
     sandbox: MailchimpSandbox, make_connector: Make, how_many: int
 ) -> None:
@@ -166,8 +174,8 @@ def test_below_the_threshold_updates_are_single_patches(sandbox: MailchimpSandbo
 @pytest.mark.parametrize(
     "requests",
     [
-        pytest.param([create({"email": "one@example.com"})], id="one create (PUT)"),
-        pytest.param([create({"email": f"n{i}@example.com"}) for i in range(3)], id="batch subscribe"),
+        pytest.param([create({"email": "one@example.com"})], id="one create"),
+        pytest.param([create({"email": f"n{i}@example.com"}) for i in range(3)], id="three creates"),
         pytest.param([update(subscriber_hash("a@example.com"), {"FNAME": "A"})], id="one update (PATCH)"),
     ],
 )
