@@ -36,7 +36,7 @@ class Follower:
         self.start = token
         self.token = token
         self.every = max(every, 1)  # own creates between two catch-ups: about one page of changes
-        self.own: dict[str, str] = {}  # resourceName -> etag Google returned for this run's create
+        self.own: dict[str, str] = {}  # resourceName -> etag Google returned for this run's create, until seen
         self.doubtful: dict[str, Doubt] = {}  # seen, not (yet) known as an own create
         self.answers = 0  # write calls answered so far
         self.gave_up = False
@@ -112,6 +112,7 @@ class Follower:
                 etag = None if deleted else str(person.get("etag"))
                 name = person["resourceName"]
                 if etag is not None and self.own.get(name) == etag:
+                    del self.own[name]  # confirmed: any later change of it has another etag, and is doubted
                     self.doubtful.pop(name, None)
                 else:
                     self.doubtful[name] = Doubt(etag, noted_at)
