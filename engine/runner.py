@@ -182,7 +182,7 @@ class Session:
             shown = identity.described(self.prepared.accounts[side])
             stored = self.store.identity(name, side)
             if stored is not None and stored[0] != identity.fingerprint(shown):
-                links = len(self.store.links(name))
+                links = self.store.count_links(name)
                 self.fresh[side] = (
                     f"{side}: account {self.prepared.accounts[side].name!r} now selects other data "
                     f"({identity.what_changed(stored[1], shown)}); the connection starts afresh on that side: "
@@ -348,7 +348,7 @@ async def plan_connection(
         notes=_notes(reads, session),
         labels=session.labels(reads),
     )
-    report.links_total = (0 if session.fresh else len(store.links(connection.name))) + result.counts()["linked"]
+    report.links_total = (0 if session.fresh else store.count_links(connection.name)) + result.counts()["linked"]
     report.links_total += sum(result.counts()["created"].values())
     return report
 
@@ -475,14 +475,14 @@ async def _sync(
         await pipeline.close()
     if result.blocked:  # a plan with links: nothing was sent early (engine/planner/stream.py)
         report.status = "blocked"
-        report.links_total = len(store.links(name))
+        report.links_total = store.count_links(name)
         return report
     report.outcome = await executor.execute(rest)
     await _cursors_after_writes(session, reads)
     _remember(store, session, reads, report.outcome)
     _close_reviews(store, name, result, report.outcome)
     report.status = "failed" if report.outcome.failed else "ok"
-    report.links_total = len(store.links(name))
+    report.links_total = store.count_links(name)
     return report
 
 

@@ -59,6 +59,12 @@ class LinkStore(Database):
                 links += [Link(row[0], row[1], Base(*bases[2 * i : 2 * i + 2])) for i, row in enumerate(rows)]
         return links
 
+    def count_links(self, connection: str) -> int:
+        """How many links the connection has, without decoding them (a run's report counts them)."""
+        with self._tx() as tx:
+            query = select(func.count()).select_from(_LINKS).where(_LINKS.c.connection == connection)
+            return int(tx.execute(query).scalar_one())
+
     def save_links(self, connection: str, links: Iterable[Link]) -> None:
         """Insert or replace links (by either id) with their new merge base, in one transaction.
 
