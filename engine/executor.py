@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from engine.connector import Connector
+from engine.longlived import settle
 from engine.mapping import Mapper
 from engine.planner.model import (
     SIDES,
@@ -193,6 +194,7 @@ class Executor:
             self._stop_if_refused(side, error)
             self.uncertain.update(r.key for r in requests)
             return [WriteResult(key=r.key, error=_error_text(error)) for r in requests]
+        settle()  # the written records stay in the run's outcome until it ends
         if len(results) != len(requests):
             return [
                 WriteResult(

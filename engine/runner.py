@@ -21,6 +21,8 @@ from engine.config.models import Connection
 from engine.connection import Prepared, match_fields, prepare
 from engine.connector import Connector, ConnectorContext, CursorRefused, Unreachable
 from engine.executor import Executor, Outcome, WriteRefused
+from engine.indexing import Indexer
+from engine.longlived import run_scope, settle
 from engine.notify.hooks import after_run
 from engine.planner.model import SIDES, Link, Plan, Side
 from engine.planner.plan import PlanInput, plan
@@ -230,6 +232,7 @@ class Session:
             if since is None and self.on_page is not None:
                 self.on_page(side, page.records)
             self.phases.read(side, len(page.records))
+            settle()  # the page's records live until the run ends
             read.complete = read.complete and page.full
             if page.note and f"{side}: {page.note}" not in read.notes:  # once per run, however many pages
                 read.notes.append(f"{side}: {page.note}")
@@ -377,7 +380,7 @@ async def run_connection(
         return Report(
             connection.name, "busy", Plan(connection.name), error="another run of this connection is in progress"
         )
-    with held:  # renewed while the run lasts; every write batch checks it first
+    with held, run_scope():  # the lock is renewed while the run lasts; every write batch checks it first
         report = await _run_locked(
             loaded, connection, store, full, force, trigger, progress, reader, now, held.check, phases, on_plan, stream
         )
@@ -461,23 +464,31 @@ async def _sync(
     )
     report.outcome = executor.outcome
     pipeline = Pipeline(session, executor, report, force, now, enabled=stream)
+    indexer: Indexer | None = None
     try:
         reads = await pipeline.read_both(reader or _change_feed(full))
         result, rest = await pipeline.plan(reads)
+        settle()  # the plan lives until the run ends
         if on_plan is not None:
             on_plan(result)  # the service shows progress against the planned writes
         report.plan, report.warnings, report.notes = result, session.prepared.warnings, _notes(reads, session)
         report.labels = session.labels(reads)
-        if not result.blocked:
-            session.phases.planned(_writes(result))
+        if result.blocked:  # a plan with links: nothing was sent early (engine/planner/stream.py)
+            report.status = "blocked"
+            report.links_total = store.count_links(name)
+            return report
+        session.phases.planned(_writes(result))
+        fields = match_fields(session.connection, session.prepared.accounts)
+        indexer = Indexer(store, name, fields, {side: list(reads[side].changes.values()) for side in SIDES},
+                          executor.outcome)
+        indexer.start()
         await pipeline.drain()
+        report.outcome = await executor.execute(rest)
+        await indexer.finish()
     finally:
         await pipeline.close()
-    if result.blocked:  # a plan with links: nothing was sent early (engine/planner/stream.py)
-        report.status = "blocked"
-        report.links_total = store.count_links(name)
-        return report
-    report.outcome = await executor.execute(rest)
+        if indexer is not None:
+            await indexer.stop()
     await _cursors_after_writes(session, reads)
     _remember(store, session, reads, report.outcome)
     _close_reviews(store, name, result, report.outcome)
@@ -518,14 +529,15 @@ async def _cursors_after_writes(session: Session, reads: dict[Side, SideRead]) -
 
 
 def _remember(store: StateStore, session: Session, reads: dict[Side, SideRead], outcome: Outcome) -> None:
+    """The records the run tagged, as they are now, its failures and cursors (what it read and wrote is saved by
+    the indexer while the writes go out: engine/indexing.py)."""
     name = session.connection.name
     fields = match_fields(session.connection, session.prepared.accounts)
     for side in SIDES:
         known = session.known.get(side, {})
-        read = list(reads[side].changes.values())  # the store skips those whose digest matches the saved one
-        latest = {r.id: r for r in [*read, *outcome.written[side]]}
+        latest = {r.id: r for r in outcome.written[side]}
         tagged = _with_tags(outcome.tag_changes[side], {**known, **reads[side].changes, **latest})
-        store.remember(name, side, [*latest.values(), *tagged], fields[side])
+        store.remember(name, side, tagged, fields[side])
         store.set_retries(name, side, outcome.failures[side])
         if reads[side].cursor is not None:
             store.save_cursor(name, side, reads[side].cursor)
