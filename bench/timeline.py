@@ -78,6 +78,10 @@ class Timeline:
             marks["write_batches"] = len(self.writes)
             marks["write_interval_mean_s"] = round(statistics.fmean(gaps), 4)
             marks["write_interval_max_s"] = round(max(gaps), 3)
+            usual = statistics.median(gaps)
+            late = sorted(((gap, at) for gap, at in zip(gaps, self.writes[1:], strict=False) if gap > 1.5 * usual),
+                          reverse=True)
+            marks["write_late_gaps"] = [[round(at, 2), round(gap, 3)] for gap, at in late[:8]]  # [ended at, gap]
         full = self.pauses[2]
         marks["gc_pause_s"] = round(sum(sum(p) for p in self.pauses.values()), 2)
         marks["gc_full_collections"] = len(full)
