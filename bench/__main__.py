@@ -91,7 +91,8 @@ def missed_deterministic(results: list[report.Result]) -> list[report.Result]:
 def knobs() -> dict[str, str]:
     return {
         "stripe sandbox (B1, B2)": scenarios.STRIPE_REALISTIC.describe() + " (test-mode limit)",
-        "google sandbox (B1, B2)": scenarios.GOOGLE_REALISTIC.describe() + " (90 requests/minute per user)",
+        "google sandbox (B1, B2)": scenarios.GOOGLE_REALISTIC.describe()
+        + " (90 requests/minute per user, reads and writes metered apart)",
         "quickbooks sandbox (B1)": quickbooks.QUICKBOOKS_REALISTIC.describe()
         + f" (500/minute per company), client batches {quickbooks.BATCHES_PER_MINUTE:g}/minute of 30",
         "B3": "both sandboxes at zero latency, no rate limit; CPU of the engine's thread only; SQLite state",

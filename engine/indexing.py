@@ -3,9 +3,9 @@
 Once the plan is made, a run mostly waits for the apps' rate limits; saving
 the records it read and wrote only after its last write added seconds at
 100,000 records to every initial sync. The indexer saves the records read,
-then the records written as their batches come back, a thousand at a time
-with the event loop let go in between, so that no batch waits long for its
-turn. Per side the order is the old one (read, then written in the order
+then the records written as their batches come back, five hundred at a time
+with the event loop left to the writes in between, so that no batch waits
+long for its turn. Per side the order is the old one (read, then written in the order
 written), so the last state saved is the newest; the runner saves what is
 left, and the tags, after the last write.
 """
@@ -20,8 +20,11 @@ from engine.planner.model import SIDES, Side
 from engine.records import Record
 from engine.state.store import StateStore
 
-CHUNK = 1000
-PAUSE_S = 0.2  # between looks at the written records while the writes go on
+CHUNK = 500
+# Between two chunks the event loop is left to the writes for a while: saving is a third of the loop's time
+# at most, so a batch's answer never waits long, and 100,000 records still take under a minute of a write
+# phase that lasts minutes.
+PAUSE_S = 0.1
 
 
 class Indexer:
@@ -58,11 +61,11 @@ class Indexer:
     async def _run(self) -> None:
         for side in SIDES:
             while self._save_read(side, everything=False):
-                await asyncio.sleep(0)
+                await asyncio.sleep(PAUSE_S)
         while True:
             for side in SIDES:
                 while self._save_written(side, everything=False):
-                    await asyncio.sleep(0)
+                    await asyncio.sleep(PAUSE_S)
             await asyncio.sleep(PAUSE_S)
 
     def _save_read(self, side: Side, everything: bool) -> bool:
