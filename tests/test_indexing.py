@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from sqlalchemy import text
 
 from engine.executor import Outcome
 from engine.indexing import CHUNK, Indexer
@@ -74,3 +75,21 @@ def test_a_run_freezes_what_lives_as_long_as_it_and_hands_it_back_at_its_end() -
             assert gc.get_freeze_count() >= len(kept)
         assert gc.get_freeze_count() >= len(kept), "the other run still lasts"
     assert gc.get_freeze_count() == 0
+
+
+@pytest.mark.postgres
+def test_postgresql_estimates_are_refreshed_when_small_batches_add_up(postgres_url: str) -> None:
+    """A run saves its records 500 at a time (and links per write batch): none of those writes is large, but
+    together they fill the table, and PostgreSQL must know it (or each digest lookup scans a whole side)."""
+    store = StateStore(postgres_url)
+    try:
+        for batch in range(12):  # 6,000 rows in all, never more than 500 at once
+            store.remember("c", "left", [person(n, "v") for n in range(batch * 500, batch * 500 + 500)], "email")
+        with store.engine.connect() as connection:
+            estimate = connection.execute(
+                text("select reltuples from pg_class where relname = 'seen_records' and relnamespace = "
+                     "(select oid from pg_namespace where nspname = current_schema())")
+            ).scalar_one()
+        assert estimate >= 5000
+    finally:
+        store.close()

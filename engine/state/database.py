@@ -107,6 +107,8 @@ class Database:
         self.url = url
         self.engine = make_engine(url)
         self._upsert = postgresql.insert if self.engine.dialect.name == "postgresql" else sqlite.insert
+        self.rows_written: dict[str, int] = {}  # per table, by this process: when to refresh estimates (links.py)
+        self.rows_analyzed: dict[str, int] = {}
 
     @contextmanager
     def _tx(self) -> Iterator[Connection]:

@@ -26,7 +26,7 @@ _NO_TAGS: frozenset[str] = frozenset()
 _CHUNK = 400  # ids per IN (...) list: well under SQLite's variable limit
 _DECODED = 1000  # links whose bases are decoded in one go (they share keys and equal values)
 _SEARCHED = ("name", "email")
-_ANALYZE_AFTER = 5_000  # rows written at once: then PostgreSQL's row estimates are refreshed (see _estimated)
+_ANALYZE_AFTER = 5_000  # rows written: then PostgreSQL's row estimates are refreshed (see _estimated)
 
 
 def search_text(fields: Mapping[str, Any]) -> str | None:
@@ -58,6 +58,22 @@ class LinkStore(Database):
                 bases = compact_bases([text for row in rows for text in (row[2], row[3])])
                 links += [Link(row[0], row[1], Base(*bases[2 * i : 2 * i + 2])) for i, row in enumerate(rows)]
         return links
+
+    def _estimated(self, tx: Any, table: str, written: int) -> None:
+        """After bulk writes, refresh PostgreSQL's row estimates of the table.
+
+        The digest lookups (400 ids at a time) are planned from them: right after a first sync filled the
+        table, before autovacuum analyzed it (or with autovacuum off), PostgreSQL believes it nearly empty
+        and filters a whole side per lookup instead of using the primary key (about 1 s per 400 ids at
+        100,000 records: minutes per run). A run writes its records in batches (the executor's, the
+        indexer's), so the rows written by this process are added up: ANALYZE (a sample, well under a
+        second) once they reach 5,000, then each time they double, a handful of times per initial sync."""
+        if tx.dialect.name != "postgresql" or not written:
+            return
+        total = self.rows_written[table] = self.rows_written.get(table, 0) + written
+        if total >= max(_ANALYZE_AFTER, 2 * self.rows_analyzed.get(table, 0)):
+            tx.execute(text(f"ANALYZE {table}"))
+            self.rows_analyzed[table] = total
 
     def count_links(self, connection: str) -> int:
         """How many links the connection has, without decoding them (a run's report counts them)."""
@@ -119,7 +135,7 @@ class LinkStore(Database):
                 _mark_linked(tx, connection, "right", {right for _, right in old} - set(rights), False)
                 _mark_linked(tx, connection, "left", lefts, True)
                 _mark_linked(tx, connection, "right", rights, True)
-            _estimated(tx, _LINKS.name, written)
+            self._estimated(tx, _LINKS.name, written)
 
     def remember(self, connection: str, side: str, records: Sequence[Record], match_field: str) -> None:
         """Save the last seen state of records (bulk upsert of those that changed since they were saved)."""
@@ -154,7 +170,7 @@ class LinkStore(Database):
                 ]
             if changed:
                 tx.execute(statement, changed)  # one compiled statement, sent in batches by the driver
-                _estimated(tx, _SEEN.name, len(changed))
+                self._estimated(tx, _SEEN.name, len(changed))
 
     def seen(self, connection: str, side: str, skip: Container[str] = ()) -> dict[str, Record]:
         """Every record of a side as last seen, by id (fields decoded when first read).
@@ -192,17 +208,6 @@ class LinkStore(Database):
                     .where(_SEEN.c.connection == connection, _SEEN.c.side == side, _SEEN.c.deleted.is_(False))
                 ).scalar_one()
             )
-
-
-def _estimated(tx: Any, table: str, written: int) -> None:
-    """After a bulk write, refresh PostgreSQL's row estimates of the table.
-
-    The digest lookups (400 ids at a time) are planned from them: right after a first sync filled the
-    table, before autovacuum analyzed it (or with autovacuum off), PostgreSQL believes it nearly empty
-    and filters a whole side per lookup instead of using the primary key (about 1 s per 400 ids at
-    100,000 records: minutes per run). ANALYZE samples the table, well under a second."""
-    if written >= _ANALYZE_AFTER and tx.dialect.name == "postgresql":
-        tx.execute(text(f"ANALYZE {table}"))
 
 
 def _mark_linked(tx: Any, connection: str, side: str, ids: Iterable[str], linked: bool) -> None:
