@@ -490,7 +490,7 @@ async def _sync(
         if indexer is not None:
             await indexer.stop()
     await _cursors_after_writes(session, reads)
-    _remember(store, session, reads, report.outcome)
+    _remember(store, session, reads, report.outcome, fields)
     _close_reviews(store, name, result, report.outcome)
     report.status = "failed" if report.outcome.failed else "ok"
     report.links_total = store.count_links(name)
@@ -528,11 +528,12 @@ async def _cursors_after_writes(session: Session, reads: dict[Side, SideRead]) -
         reads[side].cursor = cursor
 
 
-def _remember(store: StateStore, session: Session, reads: dict[Side, SideRead], outcome: Outcome) -> None:
+def _remember(
+    store: StateStore, session: Session, reads: dict[Side, SideRead], outcome: Outcome, fields: dict[Side, str]
+) -> None:
     """The records the run tagged, as they are now, its failures and cursors (what it read and wrote is saved by
     the indexer while the writes go out: engine/indexing.py)."""
     name = session.connection.name
-    fields = match_fields(session.connection, session.prepared.accounts)
     for side in SIDES:
         known = session.known.get(side, {})
         latest = {r.id: r for r in outcome.written[side]}

@@ -68,9 +68,10 @@ class GoogleContactsConnector(Connector):
         self.api = PeopleApi(settings, context)
         self.labels = Labels(self.api)
         self.writer = Writer(self.api, settings.default_region)
-        self.feed_end: tuple[dict[str, Any], str] | None = None  # where this run's last listing left the feed
+        # Where this run's last listing left the feed; dropped once the run writes something a follower
+        # cannot recognise (follow.py), so that no follower starts after it.
+        self.feed_end: tuple[dict[str, Any], str] | None = None
         self.follower: Follower | None = None
-        self.follows = True  # until the run writes something a follower cannot recognise (follow.py)
 
     async def check(self, writes: bool) -> builtins.list[PermissionCheck]:
         return await run_checks(self.api, self.context.account, writes)
@@ -184,7 +185,7 @@ class GoogleContactsConnector(Connector):
 
     def _follow(self, created: builtins.list[Json | None]) -> None:
         """Note the contacts this write call created; the first creates start following the feed."""
-        if not self.follows or self.feed_end is None:
+        if self.feed_end is None:
             return
         if self.follower is None:
             params, token = self.feed_end
@@ -192,7 +193,7 @@ class GoogleContactsConnector(Connector):
         self.follower.created(person for person in created if person is not None)
 
     def _stop_following(self) -> None:
-        self.follows = False
+        self.feed_end = None
         if self.follower is not None:
             self.follower.give_up()
 

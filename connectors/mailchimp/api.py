@@ -40,7 +40,6 @@ class MailchimpError(Exception):
     def not_found(self) -> bool:
         return self.status == 404
 
-
     @property
     def compliance(self) -> bool:
         """A member Mailchimp will not (re)subscribe: unsubscribed, bounced, or permanently deleted."""
