@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Container, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -11,6 +11,7 @@ import pytest
 from sqlalchemy import event, inspect, text
 from sqlalchemy.engine import Engine
 
+from engine.cli.status import connection_status
 from engine.planner.model import Base, Link
 from engine.records import Record
 from engine.state.store import StateStore
@@ -85,6 +86,34 @@ def test_record_index_upserts_and_keeps_the_last_state(store: StateStore) -> Non
     assert seen["L1"].fields == {"email": "ada@example.com", "name": "Ada L"}
     assert seen["L1"].updated == when
     assert store.count_seen("c", "left") == 1
+
+
+def test_unlinked_records_are_counted_by_the_database(store: StateStore) -> None:
+    """Live records no link pairs, per side and connection: a deleted record, a link to a record the index
+    does not hold and another connection's records do not count."""
+    store.remember("c", "left", [Record("L1", {}), Record("L2", {}), Record("L3", {}, deleted=True)], "email")
+    store.remember("c", "right", [Record("R1", {}), Record("R2", {})], "email")
+    store.remember("other", "left", [Record("L4", {})], "email")
+    store.save_links("c", [Link("L1", "R1", Base({}, {})), Link("L9", "R2", Base({}, {}))])
+    counts = [store.count_unlinked(*where) for where in (("c", "left"), ("c", "right"), ("other", "left"))]
+    assert (counts, store.count_links("c")) == ([1, 0, 1], 2)
+
+
+class _Unloadable(StateStore):
+    def links(self, connection: str) -> list[Link]:
+        raise AssertionError("status decoded every link")
+
+    def seen(self, connection: str, side: str, skip: Container[str] = ()) -> dict[str, Record]:
+        raise AssertionError("status decoded the record index")
+
+
+def test_status_counts_without_loading_links_or_records(state_url: str) -> None:
+    store = _Unloadable(state_url)
+    store.remember("c", "left", [Record("L1", {}), Record("L2", {})], "email")
+    store.save_links("c", [Link("L1", "R1", Base({}, {}))])
+    status = connection_status(store, "c")
+    store.close()
+    assert (status["linked"], status["unlinked"]) == (1, {"left": 1, "right": 0})
 
 
 def test_cursors_hold_json_values(store: StateStore) -> None:

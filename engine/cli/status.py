@@ -16,17 +16,12 @@ from engine.state.store import StateStore
 
 def connection_status(store: StateStore, name: str) -> dict[str, Any]:
     """The same figures the service's API reports."""
-    links = store.links(name)
-    linked = {"left": {link.left_id for link in links}, "right": {link.right_id for link in links}}
-    unlinked = {}
-    for side in SIDES:
-        seen = store.seen(name, side)
-        unlinked[side] = sum(1 for rid, rec in seen.items() if rid not in linked[side] and not rec.deleted)
+    unlinked = {side: store.count_unlinked(name, side) for side in SIDES}
     runs = store.runs(name, limit=5)
     return {
         "connection": name,
         "queue": queued_jobs(store).get(name, {"waiting": 0, "running": 0, "asked_by": []}),
-        "linked": len(links),
+        "linked": store.count_links(name),
         "unlinked": unlinked,
         "failures": [{k: f[k] for k in ("side", "record_id", "error")} for f in store.failures(name)],
         "runs": [

@@ -199,6 +199,19 @@ class LinkStore(Database):
                 if record_id not in skip
             }
 
+    def count_unlinked(self, connection: str, side: str) -> int:
+        """Live records of a side in the index that no link pairs, counted by the database: `pairsync status`
+        and the API need the figure, not the records (decoding them took seconds at 100,000)."""
+        own_id = _LINKS.c.left_id if side == "left" else _LINKS.c.right_id
+        paired = exists().where(_LINKS.c.connection == connection, own_id == _SEEN.c.record_id)
+        query = (
+            select(func.count())
+            .select_from(_SEEN)
+            .where(_SEEN.c.connection == connection, _SEEN.c.side == side, _SEEN.c.deleted.is_(False), ~paired)
+        )
+        with self._tx() as tx:
+            return int(tx.execute(query).scalar_one())
+
     def count_seen(self, connection: str, side: str) -> int:
         with self._tx() as tx:
             return int(
