@@ -163,7 +163,7 @@ class StripeConnector(Connector):
         a full listing anyway, and only until the shorter listing ends.
         """
         derived = self.settings.read_subscriptions
-        canceled_listing = self.subscriptions.canceled_by_customer(self.settings.partitions) if derived else None
+        canceled_listing = self.subscriptions.canceled_by_customer() if derived else None
         pending = asyncio.create_task(canceled_listing) if canceled_listing is not None else None
         expand = LIST_EXPAND if derived else None
         kept: deque[builtins.list[Customer]] = deque()

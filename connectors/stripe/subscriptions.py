@@ -19,8 +19,7 @@ from typing import TYPE_CHECKING, Any
 import stripe
 
 from .derived import LIVE_STATUSES
-from .listing import partitioned_pages
-from .pagination import PAGE_SIZE, list_all, pages, raw_lister
+from .pagination import PAGE_SIZE, list_all, raw_lister
 
 if TYPE_CHECKING:
     from stripe.params import SubscriptionListParams
@@ -109,18 +108,11 @@ class SubscriptionReader:
         params: SubscriptionListParams = {"customer": str(customer["id"]), "status": "canceled", "limit": 1}
         return [s.to_dict() for s in (await self.client.v1.subscriptions.list_async(params)).data]
 
-    async def canceled_by_customer(self, partitions: int = 1) -> dict[str, list[Sub]]:
-        """All canceled subscriptions, grouped by customer (for a full listing).
-
-        With `partitions` > 1 (a large account) the listing is split by `created` range like the customers':
-        one page after another, a long churn history would outlast the customers at a live key's rate. A
-        listing of one page costs one request either way; a longer one pays the split's probes.
-        """
+    async def canceled_by_customer(self) -> dict[str, list[Sub]]:
+        """All canceled subscriptions, grouped by customer (for a full listing)."""
         method = raw_lister(self.client, "/v1/subscriptions")
-        params: dict[str, Any] = {"status": "canceled", "limit": PAGE_SIZE}
-        listed = pages(method, params) if partitions <= 1 else partitioned_pages(method, params, partitions)
+        found = await list_all(method, {"status": "canceled", "limit": PAGE_SIZE})
         grouped: dict[str, list[Sub]] = defaultdict(list)
-        async for page in listed:
-            for subscription in page:
-                grouped[owner_of(subscription)].append(subscription)
+        for subscription in found:
+            grouped[owner_of(subscription)].append(subscription)
         return dict(grouped)
