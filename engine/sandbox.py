@@ -43,6 +43,7 @@ class Knobs:
     requests: int = 0
     rejected: int = 0  # answered with an error or cut short
     stalls: int = 0  # held past the client's timeout ("timeout" faults)
+    log: list[str] | None = None  # when a list: "METHOD /path?query" of every request, in the order they arrive
 
 
 @dataclass
@@ -81,6 +82,9 @@ class KnobsMiddleware:
             await self.app(scope, receive, send)
             return
         self.knobs.requests += 1
+        if self.knobs.log is not None:
+            query = scope.get("query_string", b"").decode("latin-1")
+            self.knobs.log.append(f"{scope['method']} {scope['path']}" + (f"?{query}" if query else ""))
         if self.knobs.latency_ms:
             await asyncio.sleep(self.knobs.latency_ms / 1000)
         faulty = not self.knobs.fault_paths or any(part in scope["path"] for part in self.knobs.fault_paths)

@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import asyncio
 import builtins
+import contextlib
 import copy
 import dataclasses
 import uuid
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections import deque
+from collections.abc import AsyncGenerator, AsyncIterator, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, ClassVar, cast
 
@@ -56,7 +58,7 @@ from .fields import (
     parse_tags,
     to_record,
 )
-from .listing import customer_pages
+from .listing import Customer, customer_pages
 from .rules import StripeConnectionOptions, skip_reason
 from .settings import TEST_KEY_REQUESTS_PER_SECOND, StripeSettings
 from .subscriptions import CUSTOMER_EXPAND, LIST_EXPAND, Sub, SubscriptionReader
@@ -135,29 +137,50 @@ class StripeConnector(Connector):
         """Every live customer, its current subscriptions expanded on the same pages.
 
         The cursor is taken first, so changes during the listing show next
-        time. Canceled subscriptions (for customers with no current one) are
-        listed alongside; the first page waits for them.
+        time. Each page is yielded one step behind, so the last one carries
+        the cursor.
         """
         cursor = await latest_cursor(self.client)
         if cursor is None:
             note = EVENTS_UNAVAILABLE
-        derived = self.settings.read_subscriptions
-        pending = asyncio.create_task(self.subscriptions.canceled_by_customer()) if derived else None
-        canceled: builtins.dict[str, builtins.list[Sub]] | None = None
         held: builtins.list[Record] | None = None
-        expand = LIST_EXPAND if derived else None
-        try:
-            async for customers in customer_pages(self.client, self.settings.partitions, expand):
-                if pending is not None and canceled is None:
-                    canceled = await pending
+        async with contextlib.aclosing(self._listed_pages()) as listed:
+            async for records in listed:
                 if held is not None:
                     yield Page(records=held, full=True, note=note)
-                held = [await self._listed(c, canceled) for c in customers]
+                held = records
+        final = cursor.to_json() if cursor is not None else None
+        yield Page(records=held or [], cursor=final, last=True, full=True, note=note)
+
+    async def _listed_pages(self) -> AsyncGenerator[builtins.list[Record]]:
+        """The customer pages as records, with canceled subscriptions for the customers that have no current one.
+
+        Canceled subscriptions are listed alongside the customers. Until they
+        are all in, customer pages go on being listed and are kept as they came
+        (waiting for them would stop the listing: a sequential one outright, a
+        split one once its queue is full); then the kept pages become records.
+        Keeping them costs no more memory than the records the engine keeps of
+        a full listing anyway, and only until the shorter listing ends.
+        """
+        derived = self.settings.read_subscriptions
+        canceled_listing = self.subscriptions.canceled_by_customer() if derived else None
+        pending = asyncio.create_task(canceled_listing) if canceled_listing is not None else None
+        expand = LIST_EXPAND if derived else None
+        kept: deque[builtins.list[Customer]] = deque()
+        try:
+            async for customers in customer_pages(self.client, self.settings.partitions, expand):
+                kept.append(customers)
+                if pending is not None and not pending.done():
+                    continue
+                canceled = pending.result() if pending is not None else None  # raises what the listing raised
+                while kept:
+                    yield [await self._listed(c, canceled) for c in kept.popleft()]
+            canceled = await pending if pending is not None else None
+            while kept:
+                yield [await self._listed(c, canceled) for c in kept.popleft()]
         finally:
             if pending is not None:
                 pending.cancel()
-        final = cursor.to_json() if cursor is not None else None
-        yield Page(records=held or [], cursor=final, last=True, full=True, note=note)
 
     async def _listed(
         self, customer: builtins.dict[str, Any], canceled: Mapping[str, builtins.list[Sub]] | None
