@@ -75,6 +75,7 @@ class Mapper:
             self.id_key = id_entry.key
         self.by_key = {e.key: e for e in self.entries}
         self.schemas = schemas
+        self._writable: dict[tuple[str, Side, Direction], bool] = {}
 
     def project(self, side: Side, record: Record) -> dict[str, Any]:
         return {e.key: self._value(e, side, record) for e in self.entries}
@@ -96,7 +97,16 @@ class Mapper:
         return None if _empty(value) else value
 
     def can_write(self, key: str, side: Side, direction: Direction) -> bool:
-        """Whether values may flow into `side` for this entry (direction and read-only fields)."""
+        """Whether values may flow into `side` for this entry (direction and read-only fields).
+
+        Asked for every value of every record a plan creates or updates, and fixed by the mapping and the
+        schemas: worked out once per entry, side and direction."""
+        known = self._writable.get((key, side, direction))
+        if known is None:
+            known = self._writable[(key, side, direction)] = self._can_write(key, side, direction)
+        return known
+
+    def _can_write(self, key: str, side: Side, direction: Direction) -> bool:
         entry = self.by_key[key]
         effective = entry.direction if entry.direction else direction
         if not effective.writes(side):

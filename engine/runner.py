@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field, replace
@@ -322,7 +323,7 @@ class Session:
             decisions=stored.decisions,
             breaker=c.breaker,
             force=force,
-            new_key=lambda: f"{name}:{uuid.uuid4().hex}",
+            new_key=_key_maker(name),
         )
 
 
@@ -495,6 +496,15 @@ async def _sync(
     report.status = "failed" if report.outcome.failed else "ok"
     report.links_total = store.count_links(name)
     return report
+
+
+def _key_maker(connection: str) -> Callable[[], str]:
+    """Keys for a plan's operations (journal entries, and the apps' idempotency keys): one random part per plan,
+    then a count, so that keys never repeat across plans and runs without asking the system for randomness once
+    per operation (a tenth of an initial sync's planning time)."""
+    prefix = f"{connection}:{uuid.uuid4().hex}-"
+    counter = itertools.count(1)
+    return lambda: f"{prefix}{next(counter)}"
 
 
 def _stop_if_cancelled() -> None:

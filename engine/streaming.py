@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
+from dataclasses import replace
 from datetime import datetime
 from typing import TYPE_CHECKING
 
@@ -147,7 +148,10 @@ class Pipeline:
         data = self.session.plan_input(reads, self.force, self.now, self.stored())
         for target in SIDES if self.enabled else ():
             if target not in self.streams:
-                self._queue(target, CreateStream(data, target).finish(reads[other(target)].changes), flush=True)
+                self.streams[target] = CreateStream(data, target)
+                self._queue(target, self.streams[target].finish(reads[other(target)].changes), flush=True)
+        early = {(target, source_id): sent for target, s in self.streams.items() for source_id, sent in s.sent.items()}
+        data = replace(data, early=early)
         # The planner is pure and reads only `data`: in a worker thread it leaves the event loop free to keep
         # the early batches going out while it works (seconds at 100,000 records), instead of holding them.
         whole = await asyncio.to_thread(plan, data)

@@ -452,3 +452,29 @@ def test_name_split_and_join_between_a_full_name_and_first_and_last() -> None:
     assert writes(result) == [("update", "left", "L1", {"name": "Dr. Ada King Jr."})], (
         "only the last name changes; title and suffix stay"
     )
+
+
+SENT = Create("right", "L1", {"email": "ada@example.com", "name": "Ada"}, Base({}, {}), "sent-key")
+
+
+@pytest.mark.parametrize(
+    ("read", "sent_from", "key"),
+    [
+        pytest.param(rec("L1", email="ada@example.com", name="Ada"), None, "sent-key", id="same record: taken as sent"),
+        pytest.param(
+            rec("L1", email="ada@example.com", name="Ada Lovelace"),
+            rec("L1", email="ada@example.com", name="Ada"),
+            "k1",
+            id="record changed since it was sent: planned again",
+        ),
+    ],
+)
+def test_a_create_sent_before_the_plan_is_taken_for_the_same_record(
+    read: Record, sent_from: Record | None, key: str
+) -> None:
+    """The whole plan made after early creates (engine/planner/stream.py) takes each one as it was sent when it
+    would create from the same record, instead of mapping the record again; a record read differently since is
+    planned afresh (and `merge` warns that the sent create differs)."""
+    early = {("right", "L1"): (sent_from or read, SENT)}
+    [op] = run_plan([read], [], early=early).operations
+    assert isinstance(op, Create) and (op.key, op.fields["name"]) == (key, read.fields["name"])

@@ -11,6 +11,7 @@ from engine.conditions import BUILTIN_OPS, Op
 from engine.config.models import Action, Breaker, Deletions, Direction, Mode, TagSignal
 from engine.mapping import Mapper
 from engine.planner.model import (
+    Create,
     Link,
     Operation,
     Plan,
@@ -63,6 +64,10 @@ class PlanInput:
     """Values picked in the review queue, by (left id, mapping key): written to both sides."""
     decisions: Mapping[tuple[str, str], str] = field(default_factory=dict)
     """Reviewed deletions by (side to tag, record id): "approved" or "dismissed"."""
+    early: Mapping[tuple[Side, str], tuple[Record, Create]] = field(default_factory=dict)
+    """Creates sent before this plan was made (engine/planner/stream.py), by (target, source id), with the record
+    each was made from: a create is decided by its record and the connection alone, so where the plan creates
+    from that same record it takes the create as sent instead of mapping the record again."""
 
 
 class PlannerBase:

@@ -177,6 +177,11 @@ class MatchPlanner(LinkedPlanner):
         if pending is not None and not self.d.feed[target]:
             self.emit(Skip(side, record.id, _MAY_HAVE_LANDED.format(target=target)))
             return
+        early = self.d.early.get((target, record.id))
+        if early is not None and early[0] == record:
+            self.claimed[side].add(record.id)
+            self.emit(early[1])
+            return
         values = self.d.mapper.project(side, record)
         writable = {
             k: v for k, v in values.items() if v is not None and self.d.mapper.can_write(k, target, self.d.direction)

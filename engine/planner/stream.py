@@ -53,7 +53,8 @@ class CreateStream:
     target: Side
     open: bool = field(init=False)
     held: dict[str, tuple[str, Create, Record]] = field(init=False, default_factory=dict)
-    sent: set[str] = field(init=False, default_factory=set)
+    sent: dict[str, tuple[Record, Create]] = field(init=False, default_factory=dict)
+    """The creates let out so far, by source id, with the record each was made from (`PlanInput.early`)."""
 
     def __post_init__(self) -> None:
         self.source = other(self.target)
@@ -72,7 +73,7 @@ class CreateStream:
             key = self._key(self.source, record)
             if key is None:
                 now.append(op)
-                self.sent.add(record.id)
+                self.sent[record.id] = (record, op)
             else:
                 self.held[record.id] = (key, op, record)
         return now
@@ -88,7 +89,7 @@ class CreateStream:
         for record_id, (key, op, record) in self.held.items():
             if counts[key] == 1 and source.get(record_id) == record:
                 now.append(op)
-                self.sent.add(record_id)
+                self.sent[record_id] = (record, op)
         self.held.clear()
         return now
 
