@@ -57,6 +57,11 @@ class Outcome:
     tag_changes: dict[str, list[tuple[str, str, bool]]] = field(default_factory=lambda: {"left": [], "right": []})
     events: list[dict[str, Any]] = field(default_factory=list)
 
+    def __repr__(self) -> str:
+        """The counts: the written records and events are the run's data (see `Plan.__repr__`)."""
+        counts = ", ".join(f"{k}={getattr(self, k)}" for k in ("created", "updated", "tagged", "untagged"))
+        return f"Outcome({counts}, failed={self.failed})"
+
 
 class WriteRefused(Exception):
     """An app refused a write for the account's credentials (revoked, expired for good): the run stops, since

@@ -79,6 +79,10 @@ class Report:
     streamed: dict[str, int] = field(default_factory=lambda: {"left": 0, "right": 0})
     """Creates (part of `plan`) sent before the whole plan was made: engine/streaming.py."""
 
+    def __repr__(self) -> str:
+        """Short, whatever the run's size: the plan and outcome say only their counts (see `Plan.__repr__`)."""
+        return f"Report({self.connection!r}, {self.status!r}, run_id={self.run_id}, {self.plan!r}, {self.outcome!r})"
+
     def summary(self) -> dict[str, Any]:
         """The figures of docs/output.md: what was done (a plan: what would be done), the plan apart, links."""
         counts = self.plan.counts()

@@ -74,3 +74,16 @@ def test_a_quiet_run_writes_no_record_of_the_index_again(synced: Pair) -> None:
     assert synced.run(full=True).status == "ok"
     assert len(sent) == 2, "one bulk upsert per side: the edited record, and its copy updated on the right"
     assert synced.store.seen("sync", "left")[edited].fields["name"] == "Changed"
+
+
+def test_a_report_shows_its_counts_not_its_records(tmp_path: Path, state_url: str) -> None:
+    """A report holds the plan and what was written, every record's fields with them. Its repr says the counts:
+    asyncio's runner writes out the repr of the value a run returns (seconds at 100,000 records, before the CLI
+    can exit), and a repr in a log must not carry personal data."""
+    pair = Pair(tmp_path, state_url)
+    for number in range(300):
+        pair.left.add({"email": f"person{number}@example.com", "name": f"Person {number}"})
+    report = pair.run()
+    shown = repr(report)
+    assert report.status == "ok" and "300 operations" in shown and "created={'left': 0, 'right': 300}" in shown
+    assert "@example.com" not in shown and len(shown) < 300

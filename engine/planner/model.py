@@ -135,6 +135,12 @@ class Plan:
     def of(self, kind: type[Any]) -> list[Any]:
         return [op for op in self.operations if isinstance(op, kind)]
 
+    def __repr__(self) -> str:
+        """Counts, not the operations: a plan holds every record's fields (personal data, and at 100,000 records
+        the generated text takes seconds; asyncio's runner writes out the repr of the value a run returns)."""
+        blocked = f", blocked={self.blocked!r}" if self.blocked else ""
+        return f"Plan({self.connection!r}, {len(self.operations)} operations, {len(self.warnings)} warnings{blocked})"
+
     def writes(self) -> int:
         return sum(isinstance(op, Create | Update | Tag) for op in self.operations)
 
