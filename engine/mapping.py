@@ -76,9 +76,31 @@ class Mapper:
         self.by_key = {e.key: e for e in self.entries}
         self.schemas = schemas
         self._writable: dict[tuple[str, Side, Direction], bool] = {}
+        self._readers: dict[Side, list[tuple[str, Callable[[Record], Any]]]] = {
+            side: [(e.key, self._reader(e, side)) for e in self.entries] for side in ("left", "right")
+        }
 
     def project(self, side: Side, record: Record) -> dict[str, Any]:
-        return {e.key: self._value(e, side, record) for e in self.entries}
+        return {key: read(record) for key, read in self._readers[side]}
+
+    def _reader(self, entry: Entry, side: Side) -> Callable[[Record], Any]:
+        """How `project` reads one entry of one side: most entries are one plain field, read straight from the
+        record's fields (every record of every run goes through here, twice for a linked pair); names and
+        JSONPaths take the general way."""
+        names = entry.fields(side)
+        if entry.is_name or names[0] == "id" or paths.path_of(names[0]) is not None:
+            return functools.partial(self._value, entry, side)
+        name, transform = names[0], entry.transform
+
+        def read(record: Record) -> Any:
+            value = record.fields.get(name)
+            if transform is not None:
+                value = _transformed(entry, value)
+            if isinstance(value, str):
+                value = value.strip()
+            return None if _empty(value) else value
+
+        return read
 
     def _value(self, entry: Entry, side: Side, record: Record) -> Any:
         names = entry.fields(side)
