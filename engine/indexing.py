@@ -5,9 +5,9 @@ the records it read and wrote only after its last write added seconds at
 100,000 records to every initial sync. The indexer saves the records read,
 then the records written as their batches come back, five hundred at a time
 with the event loop left to the writes in between, so that no batch waits
-long for its turn. Per side the order is the old one (read, then written in the order
-written), so the last state saved is the newest; the runner saves what is
-left, and the tags, after the last write.
+long for its turn. Per side the order is the old one (read, then written in
+the order written), so the last state saved is the newest; the runner saves
+what is left, and the tags, after the last write.
 """
 
 from __future__ import annotations

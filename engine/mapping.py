@@ -90,17 +90,8 @@ class Mapper:
         names = entry.fields(side)
         if entry.is_name or names[0] == "id" or paths.path_of(names[0]) is not None:
             return functools.partial(self._value, entry, side)
-        name, transform = names[0], entry.transform
-
-        def read(record: Record) -> Any:
-            value = record.fields.get(name)
-            if transform is not None:
-                value = _transformed(entry, value)
-            if isinstance(value, str):
-                value = value.strip()
-            return None if _empty(value) else value
-
-        return read
+        name = names[0]
+        return lambda record: _cleaned(entry, record.fields.get(name))
 
     def _value(self, entry: Entry, side: Side, record: Record) -> Any:
         names = entry.fields(side)
@@ -111,12 +102,7 @@ class Mapper:
             else:
                 parts = tuple(str(record.get(n) or "").strip() for n in names)
             return None if not any(parts) else list(parts)
-        value = paths.read(record, names[0])
-        if entry.transform is not None:
-            value = _transformed(entry, value)
-        if isinstance(value, str):
-            value = value.strip()
-        return None if _empty(value) else value
+        return _cleaned(entry, paths.read(record, names[0]))
 
     def can_write(self, key: str, side: Side, direction: Direction) -> bool:
         """Whether values may flow into `side` for this entry (direction and read-only fields).
@@ -157,6 +143,15 @@ class Mapper:
             existing = current.get(names[0]) if current is not None else None
             return {names[0]: join_name(parts, existing) or None}
         return {name: part or None for name, part in zip(names, parts, strict=False)}
+
+
+def _cleaned(entry: Entry, value: Any) -> Any:
+    """A field's canonical value: transformed, stripped, and None when empty."""
+    if entry.transform is not None:
+        value = _transformed(entry, value)
+    if isinstance(value, str):
+        value = value.strip()
+    return None if _empty(value) else value
 
 
 def _transformed(entry: Entry, value: Any) -> Any:
